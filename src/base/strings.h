@@ -1,0 +1,35 @@
+// Small string helpers shared by every layer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lake {
+
+// Concatenates the stream representations of its arguments: StrCat("v", 3) == "v3".
+template <typename... Args>
+std::string StrCat(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+
+// Joins `parts` with `sep`.
+std::string StrJoin(const std::vector<std::string>& parts, std::string_view sep);
+// Splits on `sep`; keeps empty pieces.
+std::vector<std::string> StrSplit(std::string_view s, char sep);
+bool StartsWith(std::string_view s, std::string_view prefix);
+bool EndsWith(std::string_view s, std::string_view suffix);
+std::string ToLower(std::string_view s);
+// Parses a whole decimal integer; nullopt on anything else (sign allowed, no spaces).
+std::optional<int64_t> ParseInt64(std::string_view s);
+// Zero-pads `v` to `width` digits ("%020lld" for log file names).
+std::string ZeroPad(int64_t v, int width);
+// Quotes `s` as a JSON string literal (with escapes).
+std::string JsonQuote(std::string_view s);
+
+}  // namespace lake

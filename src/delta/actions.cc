@@ -1,0 +1,21 @@
+#include "delta/actions.h"
+
+#include "base/strings.h"
+#include "delta/engine.h"
+
+namespace lake::delta {
+
+std::string DeletionVectorDescriptor::UniqueId() const {
+  std::string id(1, storage_type);
+  id += path_or_inline_dv;
+  if (offset) id += "@" + std::to_string(*offset);
+  return id;
+}
+
+Result<ActionBatch> NoParquetCheckpointReader::ReadParquetActions(storage::ObjectStore& store,
+                                                                  std::string_view key) {
+  return Status::NotSupported(StrCat(store.uri(), "/", key,
+                                     ": reading Parquet checkpoints needs the DuckDB engine"));
+}
+
+}  // namespace lake::delta
