@@ -1,0 +1,385 @@
+// See sql_rewrite.h for the forms and invariants.
+//
+// The tokenizer knows just enough of DuckDB's lexical rules to never mistake quoted text or
+// comments for keywords: '...' strings ('' escapes; E'...' with backslash escapes),
+// "..." identifiers ("" escapes), `...` paths (`` escapes), $tag$...$tag$ strings, -- and
+// nested /* */ comments. Everything else is words, numbers and single punctuation chars.
+#include "engine/internal/sql_rewrite.h"
+
+#include <cctype>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include "base/strings.h"
+
+namespace lake::engine::internal {
+namespace {
+
+enum class TokKind { kWord, kString, kQuotedIdent, kBacktick, kNumber, kParam, kPunct };
+
+struct Token {
+  TokKind kind;
+  size_t begin = 0, end = 0;  // byte span in the input
+  std::string value;          // unquoted text for strings/identifiers/backticks, else raw
+};
+
+struct Tokens {
+  std::vector<Token> tokens;
+  // Set when a quote or comment never closes: the byte offset where it opened.
+  std::optional<size_t> unterminated_at;
+  char unterminated_quote = 0;
+};
+
+std::string ToUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool IsWordStart(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
+bool IsWordChar(unsigned char c) { return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80; }
+
+// Reads a quoted run starting at `pos` (which holds `quote`); a doubled quote is one quote
+// character. Returns the end offset (past the closing quote) or nullopt if unterminated.
+std::optional<size_t> ReadQuoted(std::string_view s, size_t pos, char quote, bool backslash_escapes,
+                                 std::string& value) {
+  size_t i = pos + 1;
+  while (i < s.size()) {
+    char c = s[i];
+    if (backslash_escapes && c == '\\' && i + 1 < s.size()) {
+      value += s[i + 1];
+      i += 2;
+      continue;
+    }
+    if (c == quote) {
+      if (i + 1 < s.size() && s[i + 1] == quote) {
+        value += quote;
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    value += c;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+Tokens Tokenize(std::string_view s) {
+  Tokens out;
+  size_t i = 0;
+  auto unterminated = [&](size_t at, char quote) {
+    out.unterminated_at = at;
+    out.unterminated_quote = quote;
+  };
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    if (std::isspace(c)) {
+      ++i;
+    } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+      while (i < s.size() && s[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      // Block comments nest, as in PostgreSQL (and DuckDB's parser derived from it).
+      size_t start = i;
+      int depth = 0;
+      while (i < s.size()) {
+        if (s[i] == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (s[i] == '*' && i + 1 < s.size() && s[i + 1] == '/') {
+          i += 2;
+          if (--depth == 0) break;
+        } else {
+          ++i;
+        }
+      }
+      if (depth != 0) {
+        unterminated(start, '*');
+        return out;
+      }
+    } else if (c == '\'' || c == '"' || c == '`') {
+      Token t{c == '\'' ? TokKind::kString : c == '"' ? TokKind::kQuotedIdent : TokKind::kBacktick,
+              i, i, ""};
+      std::optional<size_t> end = ReadQuoted(s, i, static_cast<char>(c), false, t.value);
+      if (!end) {
+        unterminated(i, static_cast<char>(c));
+        return out;
+      }
+      t.end = *end;
+      i = *end;
+      out.tokens.push_back(std::move(t));
+    } else if ((c == 'e' || c == 'E') && i + 1 < s.size() && s[i + 1] == '\'') {
+      Token t{TokKind::kString, i, i, ""};
+      std::optional<size_t> end = ReadQuoted(s, i + 1, '\'', true, t.value);
+      if (!end) {
+        unterminated(i, '\'');
+        return out;
+      }
+      t.end = *end;
+      i = *end;
+      out.tokens.push_back(std::move(t));
+    } else if (c == '$' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
+      size_t start = i++;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+      out.tokens.push_back({TokKind::kParam, start, i, std::string(s.substr(start, i - start))});
+    } else if (c == '$') {
+      // Dollar-quoted string: $tag$ ... $tag$ (tag may be empty).
+      size_t tag_end = i + 1;
+      while (tag_end < s.size() && IsWordChar(s[tag_end]) && s[tag_end] != '$') ++tag_end;
+      if (tag_end < s.size() && s[tag_end] == '$') {
+        std::string_view tag = s.substr(i, tag_end - i + 1);
+        size_t close = s.find(tag, tag_end + 1);
+        if (close == std::string_view::npos) {
+          unterminated(i, '$');
+          return out;
+        }
+        out.tokens.push_back({TokKind::kString, i, close + tag.size(),
+                              std::string(s.substr(tag_end + 1, close - tag_end - 1))});
+        i = close + tag.size();
+      } else {
+        out.tokens.push_back({TokKind::kPunct, i, i + 1, "$"});
+        ++i;
+      }
+    } else if (IsWordStart(c)) {
+      size_t start = i;
+      while (i < s.size() && IsWordChar(s[i])) ++i;
+      out.tokens.push_back({TokKind::kWord, start, i, std::string(s.substr(start, i - start))});
+    } else if (std::isdigit(c)) {
+      size_t start = i;
+      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.' ||
+                              s[i] == '_')) {
+        ++i;
+      }
+      out.tokens.push_back({TokKind::kNumber, start, i, std::string(s.substr(start, i - start))});
+    } else {
+      out.tokens.push_back({TokKind::kPunct, i, i + 1, std::string(1, static_cast<char>(c))});
+      ++i;
+    }
+  }
+  return out;
+}
+
+bool IsWord(const std::vector<Token>& t, size_t i, std::string_view word) {
+  return i < t.size() && t[i].kind == TokKind::kWord && ToLower(t[i].value) == word;
+}
+bool IsPunct(const std::vector<Token>& t, size_t i, char c) {
+  return i < t.size() && t[i].kind == TokKind::kPunct && t[i].value[0] == c;
+}
+
+// Thrown-free error plumbing: the first syntax error wins and stops the rewrite.
+struct SyntaxError {
+  std::string message;
+  size_t position;
+};
+
+class Rewriter {
+ public:
+  explicit Rewriter(std::string_view sql) : sql_(sql) {}
+
+  SqlRewrite Run() {
+    Tokens tokenized = Tokenize(sql_);
+    t_ = std::move(tokenized.tokens);
+    if (tokenized.unterminated_at) {
+      // An unterminated backquote right after `delta.` is ours to report; any other
+      // unterminated quote or comment is DuckDB's.
+      size_t n = t_.size();
+      if (tokenized.unterminated_quote == '`' && n >= 2 && IsPunct(t_, n - 1, '.') &&
+          IsWord(t_, n - 2, "delta")) {
+        return Error({"lake: unterminated backquoted path after delta.", *tokenized.unterminated_at});
+      }
+      return {};
+    }
+    std::optional<SyntaxError> err =
+        (IsWord(t_, 0, "describe") && (IsWord(t_, 1, "history") || IsWord(t_, 1, "detail")))
+            ? RewriteDescribe()
+            : RewriteRefs();
+    if (err) return Error(*err);
+    if (!changed_) return {};
+    out_ += sql_.substr(copied_to_);
+    SqlRewrite r;
+    r.kind = SqlRewrite::Kind::kRewritten;
+    r.sql = std::move(out_);
+    return r;
+  }
+
+ private:
+  struct Ref {
+    std::string path;
+    size_t next;  // token index after the reference
+  };
+  struct TimeTravel {
+    std::optional<std::string> version;    // integer literal text
+    std::optional<std::string> timestamp;  // timestamp literal value (unquoted)
+    size_t next;
+  };
+
+  static SqlRewrite Error(const SyntaxError& e) {
+    SqlRewrite r;
+    r.kind = SqlRewrite::Kind::kError;
+    r.error = e.message;
+    r.error_position = e.position;
+    return r;
+  }
+
+  // "near 'x' at position 12" / "near the end of the statement".
+  SyntaxError Expected(std::string_view what, size_t i) const {
+    if (i >= t_.size() || (IsPunct(t_, i, ';') && i + 1 == t_.size())) {
+      return {StrCat("lake: expected ", what, " near the end of the statement"), sql_.size()};
+    }
+    std::string_view text = sql_.substr(t_[i].begin, t_[i].end - t_[i].begin);
+    if (text.size() > 40) text = text.substr(0, 40);
+    return {StrCat("lake: expected ", what, " near \"", text, "\" at position ", t_[i].begin + 1),
+            t_[i].begin};
+  }
+
+  void Replace(size_t begin, size_t end, std::string_view text) {
+    out_ += sql_.substr(copied_to_, begin - copied_to_);
+    out_ += text;
+    copied_to_ = end;
+    changed_ = true;
+  }
+
+  bool IsDeltaPathAt(size_t i) const {
+    return IsWord(t_, i, "delta") && IsPunct(t_, i + 1, '.') && i + 2 < t_.size() &&
+           t_[i + 2].kind == TokKind::kBacktick && !(i > 0 && IsPunct(t_, i - 1, '.'));
+  }
+
+  bool IsTimeTravelAt(size_t i) const {
+    return (IsWord(t_, i, "version") || IsWord(t_, i, "timestamp")) && IsWord(t_, i + 1, "as") &&
+           IsWord(t_, i + 2, "of");
+  }
+
+  // A table reference of ours: delta.`path` or a quoted path.
+  std::optional<Ref> ParseRef(size_t i) const {
+    if (IsDeltaPathAt(i)) return Ref{t_[i + 2].value, i + 3};
+    if (i < t_.size() && t_[i].kind == TokKind::kString) return Ref{t_[i].value, i + 1};
+    return std::nullopt;
+  }
+
+  // Parses `VERSION AS OF n` / `TIMESTAMP AS OF 'ts'` at `i` (IsTimeTravelAt(i) holds).
+  std::variant<TimeTravel, SyntaxError> ParseTimeTravel(size_t i) const {
+    TimeTravel tt;
+    size_t v = i + 3;
+    if (IsWord(t_, i, "version")) {
+      if (v >= t_.size() || t_[v].kind != TokKind::kNumber || !ParseInt64(t_[v].value) ||
+          *ParseInt64(t_[v].value) < 0) {
+        return Expected("a non-negative integer version after VERSION AS OF", v);
+      }
+      tt.version = t_[v].value;
+      tt.next = v + 1;
+      return tt;
+    }
+    // TIMESTAMP AS OF '...' or TIMESTAMP AS OF TIMESTAMP '...'.
+    if (IsWord(t_, v, "timestamp") && v + 1 < t_.size() && t_[v + 1].kind == TokKind::kString) ++v;
+    if (v >= t_.size() || t_[v].kind != TokKind::kString) {
+      return Expected("a quoted timestamp after TIMESTAMP AS OF", v);
+    }
+    tt.timestamp = t_[v].value;
+    tt.next = v + 1;
+    return tt;
+  }
+
+  std::optional<SyntaxError> RewriteRefs() {
+    size_t i = 0;
+    while (i < t_.size()) {
+      std::optional<Ref> ref;
+      if (IsDeltaPathAt(i) || (t_[i].kind == TokKind::kString && IsTimeTravelAt(i + 1))) {
+        ref = ParseRef(i);
+      }
+      if (ref) {
+        std::string call = StrCat("delta_scan(", QuoteSqlString(ref->path));
+        size_t end = t_[ref->next - 1].end;
+        size_t next = ref->next;
+        if (IsTimeTravelAt(next)) {
+          auto tt = ParseTimeTravel(next);
+          if (auto* e = std::get_if<SyntaxError>(&tt)) return *e;
+          const TimeTravel& travel = std::get<TimeTravel>(tt);
+          if (travel.version) call += StrCat(", version := ", *travel.version);
+          if (travel.timestamp) {
+            call += StrCat(", \"timestamp\" := ", QuoteSqlString(*travel.timestamp));
+          }
+          end = t_[travel.next - 1].end;
+          next = travel.next;
+        }
+        call += ")";
+        Replace(t_[i].begin, end, call);
+        i = next;
+        continue;
+      }
+      if (IsTimeTravelAt(i)) {
+        // After a plain table name: DuckDB's AT clause (the catalog decides whether it
+        // supports time travel). After anything else the clause has nothing to apply to.
+        bool after_name = i > 0 && (t_[i - 1].kind == TokKind::kWord ||
+                                    t_[i - 1].kind == TokKind::kQuotedIdent);
+        if (!after_name) {
+          return SyntaxError{
+              StrCat("lake: expected a table reference (delta.`/path`, '/path' or a table name) "
+                     "before ", ToUpper(t_[i].value), " AS OF at position ", t_[i].begin + 1),
+              t_[i].begin};
+        }
+        auto tt = ParseTimeTravel(i);
+        if (auto* e = std::get_if<SyntaxError>(&tt)) return *e;
+        const TimeTravel& travel = std::get<TimeTravel>(tt);
+        std::string at = travel.version
+                             ? StrCat("AT (VERSION => ", *travel.version, ")")
+                             : StrCat("AT (TIMESTAMP => TIMESTAMP ",
+                                      QuoteSqlString(*travel.timestamp), ")");
+        Replace(t_[i].begin, t_[travel.next - 1].end, at);
+        i = travel.next;
+        continue;
+      }
+      ++i;
+    }
+    return std::nullopt;
+  }
+
+  // DESCRIBE HISTORY <ref> [LIMIT n] / DESCRIBE DETAIL <ref>: the whole statement.
+  std::optional<SyntaxError> RewriteDescribe() {
+    bool history = IsWord(t_, 1, "history");
+    std::optional<Ref> ref = ParseRef(2);
+    if (!ref) return Expected("a table reference (delta.`/path` or '/path')", 2);
+    size_t i = ref->next;
+    std::optional<std::string> limit;
+    if (history && IsWord(t_, i, "limit")) {
+      if (i + 1 >= t_.size() || t_[i + 1].kind != TokKind::kNumber ||
+          !ParseInt64(t_[i + 1].value) || *ParseInt64(t_[i + 1].value) < 0) {
+        return Expected("a non-negative integer after LIMIT", i + 1);
+      }
+      limit = t_[i + 1].value;
+      i += 2;
+    }
+    if (IsPunct(t_, i, ';')) ++i;
+    if (i < t_.size()) return Expected(history ? "LIMIT or the end of the statement"
+                                               : "the end of the statement",
+                                       i);
+    std::string call = StrCat("SELECT * FROM ", history ? "delta_history(" : "delta_detail(",
+                              QuoteSqlString(ref->path));
+    if (limit) call += StrCat(", \"limit\" := ", *limit);
+    call += ")";
+    Replace(0, sql_.size(), call);
+    return std::nullopt;
+  }
+
+  std::string_view sql_;
+  std::vector<Token> t_;
+  std::string out_;
+  size_t copied_to_ = 0;
+  bool changed_ = false;
+};
+
+}  // namespace
+
+std::string QuoteSqlString(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+SqlRewrite RewriteLakeSql(std::string_view sql) { return Rewriter(sql).Run(); }
+
+}  // namespace lake::engine::internal

@@ -1,0 +1,51 @@
+// Rewrites lake's Spark/Delta SQL forms into SQL DuckDB understands. Pure text in, text out:
+// no DuckDB types, so the rules are unit-tested without a database (tests/engine/
+// sql_rewrite_test.cc); sql_syntax.cc hooks it into DuckDB's parser.
+//
+// Forms recognised (anywhere in a statement DuckDB's own parser rejected):
+//  (1) delta.`/path`                      -> delta_scan('/path')
+//  (2) <ref> VERSION AS OF <n>            -> delta_scan('/path', version := n)
+//      <ref> TIMESTAMP AS OF '<ts>'       -> delta_scan('/path', "timestamp" := '<ts>')
+//      where <ref> is (1) or a quoted path '/path'. After a plain (possibly qualified)
+//      table name the clause becomes DuckDB's own `AT (VERSION => n)` /
+//      `AT (TIMESTAMP => TIMESTAMP '<ts>')`, for catalogs that support time travel.
+//  (3) a whole statement DESCRIBE HISTORY <ref> [LIMIT n]
+//                                         -> SELECT * FROM delta_history('/path', "limit" := n)
+//      DESCRIBE DETAIL <ref>              -> SELECT * FROM delta_detail('/path')
+//
+// Invariants:
+//  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
+//    is copied byte for byte, so DuckDB reports its own errors on the rest.
+//  - A statement is "ours" only once an unambiguous marker is seen: `delta.` before a
+//    backquote, the three words `VERSION AS OF` / `TIMESTAMP AS OF`, or a leading
+//    `DESCRIBE HISTORY` / `DESCRIBE DETAIL`. Past a marker, malformed text is a lake syntax
+//    error ("lake: expected ... near ..."); before one, the statement is not ours and DuckDB's
+//    original error stands.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace lake::engine::internal {
+
+struct SqlRewrite {
+  enum class Kind {
+    kNotOurs,    // no lake form found: let DuckDB report its own error
+    kRewritten,  // `sql` holds the DuckDB statement
+    kError,      // a lake form with a syntax error: `error` says what was expected
+  };
+  Kind kind = Kind::kNotOurs;
+  std::string sql;
+  std::string error;
+  size_t error_position = 0;  // byte offset into the input
+};
+
+// Rewrites one statement (DuckDB hands extensions one statement at a time; a trailing ';'
+// is allowed).
+SqlRewrite RewriteLakeSql(std::string_view sql);
+
+// Returns `s` as a SQL string literal: '...' with embedded quotes doubled.
+std::string QuoteSqlString(std::string_view s);
+
+}  // namespace lake::engine::internal
