@@ -36,7 +36,11 @@ class Snapshot {
   Version version() const { return version_; }
   const Protocol& protocol() const { return protocol_; }
   const Metadata& metadata() const { return metadata_; }
+  // The table schema; an empty struct when schema_status() is not OK.
   const Schema& schema() const { return schema_; }
+  // Whether metaData.schemaString parsed. The log itself can be replayed without a schema
+  // (some test tables have none), so a bad schema fails only the callers that need it.
+  const Status& schema_status() const { return schema_status_; }
   // "none", "name" or "id" (PROTOCOL.md "Column Mapping"); "none" unless the protocol
   // supports the feature.
   const std::string& column_mapping_mode() const { return column_mapping_mode_; }
@@ -71,6 +75,7 @@ class Snapshot {
   Protocol protocol_;
   Metadata metadata_;
   Schema schema_;
+  Status schema_status_;
   std::string column_mapping_mode_ = "none";
   std::vector<AddFile> files_;
   std::vector<RemoveFile> tombstones_;
