@@ -1,0 +1,300 @@
+// The `lake` command line (STYLE.md §11): flag parsing with CLI11, then each command builds
+// SQL for the engine and hands it to RunAndPrint (cli/query_runner.h). Nothing here talks
+// to DuckDB: the engine API (engine/database.h) is the only door.
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+
+#include "base/strings.h"
+#include "cli/errors.h"
+#include "cli/interrupt.h"
+#include "cli/line_editor.h"
+#include "cli/output.h"
+#include "cli/query_runner.h"
+#include "cli/shell.h"
+#include "engine/database.h"
+
+#ifndef LAKE_VERSION
+#define LAKE_VERSION "0.0.0"
+#endif
+
+namespace lake::cli {
+namespace {
+
+// Flags every command accepts, before or after its name.
+struct GlobalFlags {
+  std::string format = "table";
+  bool json = false;
+  bool no_progress = false;
+  int threads = 0;  // 0: the engine's default (all cores)
+  std::string memory_limit;
+  size_t max_rows = 1000;
+};
+
+void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
+  app.add_option("--format", flags.format, "Output: table (default), csv, json or jsonl")
+      ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}, CLI::ignore_case))
+      ->option_text("FORMAT");
+  app.add_flag("--json", flags.json, "Same as --format json");
+  app.add_flag("--no-progress", flags.no_progress, "Never draw the progress line on stderr");
+  app.add_option("--threads", flags.threads, "Worker threads (default: all cores)")
+      ->check(CLI::PositiveNumber)
+      ->option_text("N");
+  app.add_option("--memory-limit", flags.memory_limit,
+                 "Engine memory limit, e.g. 4GB (default: 80% of RAM)")
+      ->option_text("SIZE");
+  app.add_option("--max-rows", flags.max_rows,
+                 "Rows shown by --format table, 0 for all (default: 1000)")
+      ->option_text("N");
+}
+
+std::string Example(std::string_view command) { return StrCat("\nExample:\n  ", command, "\n"); }
+
+// Returns the SQL string literal for `s`: quotes doubled, so any path is safe to embed.
+std::string SqlLiteral(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+// Fails fast, with a useful hint, on a local table path that is not there; other schemes
+// are left to the engine.
+Status CheckLocalTablePath(const std::string& path) {
+  std::string local = path;
+  if (StartsWith(path, "file://")) {
+    local = path.substr(7);
+  } else if (path.find("://") != std::string::npos) {
+    return Status::OK();
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(local, ec)) {
+    return Status::NotFound(StrCat("table ", path, ": no such file or directory"))
+        .WithHint("check the path; a Delta table is a folder holding a _delta_log folder");
+  }
+  if (!std::filesystem::is_directory(std::filesystem::path(local) / "_delta_log", ec)) {
+    return Status::NotFound(StrCat("table ", path, ": not a Delta table (no _delta_log folder)"))
+        .WithHint("point at the table's root folder, the one that holds _delta_log");
+  }
+  return Status::OK();
+}
+
+class Cli {
+ public:
+  int Run(int argc, char** argv);
+
+ private:
+  void DefineCommands();
+  // Resolves --format/--json and checks stdout/stderr to build the output settings.
+  OutputSettings Output() const;
+  OutputFormat Format() const {
+    if (flags_.json) return OutputFormat::kJson;
+    Result<OutputFormat> f = ParseOutputFormat(flags_.format);  // checked by CLI11
+    return f.ok() ? *f : OutputFormat::kTable;
+  }
+  Result<std::unique_ptr<engine::Database>> OpenDatabase() const;
+  // Opens a session and runs `sql`; returns the exit code.
+  int RunSql(std::string_view sql);
+  int Fail(const Status& status) {
+    ReportError(status, Format(), std::cout, std::cerr);
+    return ExitCodeFor(status.code());
+  }
+
+  int CmdSql();
+  int CmdShell();
+  int CmdTable(std::string_view function, bool with_version);
+  int CmdVersion();
+
+  CLI::App app_{"lake: query Delta Lake tables with SQL", "lake"};
+  GlobalFlags flags_;
+  CLI::App* sql_ = nullptr;
+  CLI::App* shell_ = nullptr;
+  CLI::App* table_ = nullptr;
+  CLI::App* history_ = nullptr;
+  CLI::App* files_ = nullptr;
+  CLI::App* detail_ = nullptr;
+  CLI::App* version_ = nullptr;
+  std::string statements_;
+  std::string table_path_;
+  std::optional<int64_t> limit_;
+  std::optional<int64_t> table_version_;
+};
+
+void Cli::DefineCommands() {
+  app_.require_subcommand(1);
+  app_.footer(Example("lake sql \"SELECT 42 AS answer\""));
+  AddGlobalFlags(app_, flags_);
+
+  sql_ = app_.add_subcommand("sql", "Run SQL statements and print the last one's result");
+  sql_->add_option("statements", statements_,
+                   "SQL text; '-' or nothing reads it from stdin (when piped)")
+      ->option_text("SQL");
+  sql_->footer(Example(
+      "lake sql --format jsonl \"SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2, 'b'\""));
+  AddGlobalFlags(*sql_, flags_);
+
+  shell_ = app_.add_subcommand("shell", "Start an interactive SQL shell (.help inside)");
+  shell_->footer(Example("lake shell --format csv"));
+  AddGlobalFlags(*shell_, flags_);
+
+  table_ = app_.add_subcommand("table", "Inspect a Delta table: history, files, detail");
+  table_->require_subcommand(1);
+  table_->footer(Example("lake table history ./my_table --limit 5"));
+  AddGlobalFlags(*table_, flags_);
+
+  history_ = table_->add_subcommand("history", "List a table's commits, newest first");
+  history_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  history_->add_option("--limit", limit_, "Show only the newest N commits")
+      ->check(CLI::NonNegativeNumber)
+      ->option_text("N");
+  history_->footer(Example("lake table history ./my_table --limit 5"));
+  AddGlobalFlags(*history_, flags_);
+
+  files_ = table_->add_subcommand("files", "List a table's active data files");
+  files_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  files_->add_option("--version", table_version_, "Read the table as of this version")
+      ->check(CLI::NonNegativeNumber)
+      ->option_text("N");
+  files_->footer(Example("lake table files ./my_table --version 3 --format csv"));
+  AddGlobalFlags(*files_, flags_);
+
+  detail_ = table_->add_subcommand(
+      "detail", "Show a table's protocol, features, schema, properties and checkpoint");
+  detail_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  detail_->add_option("--version", table_version_, "Read the table as of this version")
+      ->check(CLI::NonNegativeNumber)
+      ->option_text("N");
+  detail_->footer(Example("lake table detail ./my_table --json"));
+  AddGlobalFlags(*detail_, flags_);
+
+  version_ = app_.add_subcommand("version", "Print lake's version and the engine's");
+  version_->footer(Example("lake version --json"));
+  AddGlobalFlags(*version_, flags_);
+}
+
+OutputSettings Cli::Output() const {
+  OutputSettings settings;
+  settings.format = Format();
+  settings.table.max_rows = flags_.max_rows;
+  settings.progress = isatty(STDERR_FILENO) && !flags_.no_progress && !IsJsonFormat(settings.format);
+  return settings;
+}
+
+Result<std::unique_ptr<engine::Database>> Cli::OpenDatabase() const {
+  engine::DatabaseOptions options;
+  if (flags_.threads > 0) options.threads = flags_.threads;
+  if (!flags_.memory_limit.empty()) options.memory_limit = flags_.memory_limit;
+  return engine::Database::Open(options);
+}
+
+int Cli::RunSql(std::string_view sql) {
+  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
+  if (!db.ok()) return Fail(db.status());
+  Result<std::unique_ptr<engine::Session>> session = (*db)->Connect();
+  if (!session.ok()) return Fail(session.status());
+  Status status = RunAndPrint(**session, sql, Output(), std::cout, std::cerr);
+  std::cout.flush();
+  return ExitCodeFor(status.code());
+}
+
+int Cli::CmdSql() {
+  std::string sql = statements_;
+  bool from_stdin = sql == "-" || (sql.empty() && !isatty(STDIN_FILENO));
+  if (from_stdin) {
+    sql.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else if (sql.empty()) {
+    return Fail(Status::InvalidArgument("no SQL given")
+                    .WithHint("pass statements as an argument (lake sql \"SELECT 1\"), pipe "
+                              "them on stdin, or run lake shell"));
+  }
+  return RunSql(sql);
+}
+
+int Cli::CmdShell() {
+  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
+  if (!db.ok()) return Fail(db.status());
+  Result<std::unique_ptr<engine::Session>> session = (*db)->Connect();
+  if (!session.ok()) return Fail(session.status());
+  ShellOptions options;
+  options.output = Output();
+  options.stderr_is_terminal = isatty(STDERR_FILENO);
+  options.no_progress = flags_.no_progress;
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    options.history_path = StrCat(home, "/.lake_history");
+  }
+  std::unique_ptr<LineReader> reader = MakeLineReader();
+  return RunShell(**session, *reader, options, std::cout, std::cerr);
+}
+
+int Cli::CmdTable(std::string_view function, bool with_version) {
+  if (Status status = CheckLocalTablePath(table_path_); !status.ok()) return Fail(status);
+  std::string sql = StrCat("SELECT * FROM ", function, "(", SqlLiteral(table_path_));
+  if (with_version && table_version_) sql += StrCat(", version := ", *table_version_);
+  sql += ")";
+  // Spark's DESCRIBE HISTORY order: newest first.
+  if (function == "delta_history") sql += " ORDER BY version DESC";
+  if (limit_) sql += StrCat(" LIMIT ", *limit_);
+  return RunSql(sql);
+}
+
+int Cli::CmdVersion() {
+  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
+  if (!db.ok()) return Fail(db.status());
+  std::string engine_version = (*db)->engine_version();
+  if (IsJsonFormat(Format())) {
+    std::cout << "{\"lake\":" << JsonQuote(LAKE_VERSION)
+              << ",\"duckdb\":" << JsonQuote(engine_version) << "}\n";
+  } else {
+    std::cout << "lake " << LAKE_VERSION << "\nduckdb " << engine_version << "\n";
+  }
+  std::cout.flush();
+  return kExitOk;
+}
+
+int Cli::Run(int argc, char** argv) {
+  DefineCommands();
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app_.exit(e);  // --help: usage on stdout, exit 0
+    std::cerr << "error: " << e.what() << "\n";
+    // Point at the deepest command that was named, so its --help is the right one.
+    std::string command = "lake";
+    for (CLI::App* sub = &app_; sub != nullptr;) {
+      std::vector<CLI::App*> parsed = sub->get_subcommands();
+      sub = parsed.empty() ? nullptr : parsed.front();
+      if (sub != nullptr) command += " " + sub->get_name();
+    }
+    std::cerr << "hint: run '" << command << " --help' for usage and an example\n";
+    return kExitUsage;
+  }
+  if (sql_->parsed()) return CmdSql();
+  if (shell_->parsed()) return CmdShell();
+  if (history_->parsed()) return CmdTable("delta_history", false);
+  if (files_->parsed()) return CmdTable("delta_files", true);
+  if (detail_->parsed()) return CmdTable("delta_detail", true);
+  if (version_->parsed()) return CmdVersion();
+  std::cerr << app_.help();
+  return kExitUsage;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  InstallInterruptHandler();
+  Cli cli;
+  return cli.Run(argc, argv);
+}
+
+}  // namespace lake::cli
