@@ -35,6 +35,10 @@ class DeletionVector {
 Result<std::string> Z85Decode(std::string_view text);
 std::string Z85Encode(std::string_view bytes);  // input length must be a multiple of 4
 
+// Returns the CRC-32 (IEEE 802.3, as java.util.zip.CRC32) of `bytes`: the checksum that
+// follows each bitmap in a DV file.
+uint32_t Crc32(std::string_view bytes);
+
 // Parses a serialized RoaringBitmapArray (magic 1681511377 LE, u64 bucket count, per bucket
 // u32 key + portable 32-bit Roaring). kCorruption on any malformed or truncated input.
 Result<DeletionVector> ParseRoaringBitmapArray(std::string_view bytes);

@@ -1,0 +1,402 @@
+// Deletion vectors (PROTOCOL.md "Deletion Vectors", Appendix "Deletion Vector Format").
+//
+// Layout of what we read:
+//  - Descriptor 'i': pathOrInlineDv = Z85(serialized bitmap, zero-padded to 4 bytes);
+//    sizeInBytes is the unpadded length.
+//  - Descriptor 'u': pathOrInlineDv = <random prefix> + Z85(16-byte UUID) (20 chars), the file
+//    is <table>/<prefix>/deletion_vector_<uuid>.bin. 'p': an absolute path/URI of the file.
+//  - DV file: byte 0 = format version 1; at `offset`: u32 big-endian size, `size` bytes of
+//    serialized bitmap, u32 big-endian CRC-32 (IEEE) of those bytes.
+//  - Serialized bitmap (RoaringBitmapArray, "portable" 64-bit Roaring): u32 LE magic
+//    1681511377, u64 LE bucket count, then per bucket a u32 LE high key followed by a
+//    standard portable 32-bit Roaring bitmap of the low 32 bits.
+// Every length read from the bytes is checked against what is left before it is used: the
+// bytes come from disk and a bad DV must fail with kCorruption, never yield an empty set
+// (that would resurrect deleted rows).
+#include "delta/deletion_vector.h"
+
+#include <roaring/roaring.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "base/scope_guard.h"
+#include "base/strings.h"
+
+namespace lake::delta {
+namespace {
+
+constexpr std::string_view kZ85Alphabet =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+constexpr uint32_t kRoaringArrayMagic = 1681511377;
+// A DV is materialized as a sorted vector of row indexes; this bounds its memory (512 MiB)
+// against a tiny bitmap of run containers that claims billions of rows.
+constexpr uint64_t kMaxDeletedRows = uint64_t{1} << 26;
+
+std::array<int8_t, 256> MakeZ85DecodeTable() {
+  std::array<int8_t, 256> t;
+  t.fill(-1);
+  for (size_t i = 0; i < kZ85Alphabet.size(); ++i) {
+    t[static_cast<unsigned char>(kZ85Alphabet[i])] = static_cast<int8_t>(i);
+  }
+  return t;
+}
+
+const std::array<int8_t, 256>& Z85DecodeTable() {
+  static const std::array<int8_t, 256> table = MakeZ85DecodeTable();
+  return table;
+}
+
+std::array<uint32_t, 256> MakeCrc32Table() {
+  std::array<uint32_t, 256> t;
+  for (uint32_t i = 0; i < 256; ++i) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+}  // namespace
+
+uint32_t Crc32(std::string_view bytes) {
+  static const std::array<uint32_t, 256> table = MakeCrc32Table();
+  uint32_t c = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) c = table[(c ^ b) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+namespace {
+
+uint32_t ReadU32LE(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} | uint32_t{u[1]} << 8 | uint32_t{u[2]} << 16 | uint32_t{u[3]} << 24;
+}
+uint64_t ReadU64LE(const char* p) {
+  return uint64_t{ReadU32LE(p)} | uint64_t{ReadU32LE(p + 4)} << 32;
+}
+uint32_t ReadU32BE(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} << 24 | uint32_t{u[1]} << 16 | uint32_t{u[2]} << 8 | uint32_t{u[3]};
+}
+
+Status DvCorruption(std::string_view where, std::string_view what) {
+  return Status::Corruption(StrCat(where, ": ", what))
+      .WithHint("the deletion vector is damaged; its rows cannot be read safely");
+}
+
+// Formats the 16 UUID bytes as 8-4-4-4-12 lower-case hex.
+std::string FormatUuid(std::string_view b) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    unsigned char c = static_cast<unsigned char>(b[i]);
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+// Decodes "%XX" escapes of a file URI path.
+std::string PercentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Checks the parsed bitmap against the descriptor.
+Status CheckCardinality(const DeletionVector& dv, const DeletionVectorDescriptor& d,
+                        std::string_view where) {
+  if (static_cast<int64_t>(dv.cardinality()) != d.cardinality) {
+    return DvCorruption(where, StrCat("bitmap holds ", dv.cardinality(),
+                                      " rows but the descriptor says cardinality ",
+                                      d.cardinality));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+bool DeletionVector::Contains(uint64_t row) const {
+  return std::binary_search(rows_.begin(), rows_.end(), row);
+}
+
+Result<std::string> Z85Decode(std::string_view text) {
+  if (text.size() % 5 != 0) {
+    return Status::Corruption(
+        StrCat("Z85 text of length ", text.size(), " is not a multiple of 5"));
+  }
+  const auto& table = Z85DecodeTable();
+  std::string out;
+  out.reserve(text.size() / 5 * 4);
+  for (size_t pos = 0; pos < text.size(); pos += 5) {
+    std::string_view chunk = text.substr(pos, 5);
+    // The Rust z85 crate (delta-rs, delta-kernel-rs) ends a text whose length is not a
+    // multiple of 4 with '#' x (missing bytes) + the tail's digits. A standard chunk cannot
+    // start with '#' (84 * 85^4 > 2^32), so the form is unambiguous.
+    size_t missing = 0;
+    while (missing < chunk.size() && chunk[missing] == '#') ++missing;
+    if (missing > 0 && pos + 5 != text.size()) {
+      return Status::Corruption(StrCat("Z85 padding marker '#' at offset ", pos,
+                                       " before the end of the text"));
+    }
+    if (missing > 3) return Status::Corruption("Z85 tail chunk has more than 3 padding marks");
+    uint64_t value = 0;
+    for (size_t i = missing; i < 5; ++i) {
+      int8_t digit = table[static_cast<unsigned char>(chunk[i])];
+      if (digit < 0) {
+        return Status::Corruption(StrCat("invalid Z85 character at offset ", pos + i));
+      }
+      value = value * 85 + static_cast<uint64_t>(digit);
+    }
+    size_t nbytes = 4 - missing;
+    if (value >> (8 * nbytes) != 0) {
+      return Status::Corruption(StrCat("Z85 chunk at offset ", pos, " overflows ", nbytes,
+                                       " bytes"));
+    }
+    for (size_t i = nbytes; i-- > 0;) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  }
+  return out;
+}
+
+std::string Z85Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 3) / 4 * 5);
+  for (size_t pos = 0; pos < bytes.size(); pos += 4) {
+    uint32_t value = 0;
+    for (size_t i = 0; i < 4; ++i) {
+      // Zero padding, as Delta's Base85Codec pads inline DVs; sizeInBytes gives the length.
+      unsigned char b = pos + i < bytes.size() ? static_cast<unsigned char>(bytes[pos + i]) : 0;
+      value = value << 8 | b;
+    }
+    char chunk[5];
+    for (int i = 4; i >= 0; --i) {
+      chunk[i] = kZ85Alphabet[value % 85];
+      value /= 85;
+    }
+    out.append(chunk, 5);
+  }
+  return out;
+}
+
+Result<DeletionVector> ParseRoaringBitmapArray(std::string_view bytes) {
+  constexpr std::string_view kWhere = "deletion vector bitmap";
+  if (bytes.size() < 12) {
+    return DvCorruption(kWhere, StrCat("only ", bytes.size(), " bytes, shorter than the header"));
+  }
+  uint32_t magic = ReadU32LE(bytes.data());
+  if (magic != kRoaringArrayMagic) {
+    return DvCorruption(kWhere, StrCat("bad magic number ", magic, " (expected ",
+                                       kRoaringArrayMagic, ")"));
+  }
+  uint64_t buckets = ReadU64LE(bytes.data() + 4);
+  size_t pos = 12;
+  // Each bucket needs at least a 4-byte key and an 8-byte Roaring header.
+  if (buckets > (bytes.size() - pos) / 12) {
+    return DvCorruption(kWhere, StrCat("claims ", buckets, " buckets in ", bytes.size(),
+                                       " bytes"));
+  }
+  std::vector<uint64_t> rows;
+  std::optional<uint32_t> previous_key;
+  for (uint64_t bucket = 0; bucket < buckets; ++bucket) {
+    if (bytes.size() - pos < 4) return DvCorruption(kWhere, StrCat("bucket ", bucket, " truncated"));
+    uint32_t key = ReadU32LE(bytes.data() + pos);
+    pos += 4;
+    if (previous_key && key <= *previous_key) {
+      return DvCorruption(kWhere, StrCat("bucket keys not increasing at bucket ", bucket));
+    }
+    previous_key = key;
+    const char* data = bytes.data() + pos;
+    size_t remaining = bytes.size() - pos;
+    size_t needed = roaring_bitmap_portable_deserialize_size(data, remaining);
+    if (needed == 0 || needed > remaining) {
+      return DvCorruption(kWhere, StrCat("bucket ", bucket, " is not a valid Roaring bitmap"));
+    }
+    roaring_bitmap_t* bitmap = roaring_bitmap_portable_deserialize_safe(data, needed);
+    if (bitmap == nullptr) {
+      return DvCorruption(kWhere, StrCat("bucket ", bucket, " is not a valid Roaring bitmap"));
+    }
+    ScopeGuard free_bitmap([&] { roaring_bitmap_free(bitmap); });
+    pos += needed;
+    uint64_t cardinality = roaring_bitmap_get_cardinality(bitmap);
+    if (cardinality > kMaxDeletedRows - rows.size()) {
+      return Status::NotSupported(StrCat(kWhere, ": more than ", kMaxDeletedRows,
+                                         " deleted rows in one file"));
+    }
+    size_t first = rows.size();
+    rows.reserve(first + cardinality);
+    roaring_uint32_iterator_t it;
+    roaring_init_iterator(bitmap, &it);
+    // Containers are not validated by this CRoaring version (an unsorted array container,
+    // overlapping runs, a run past its 16-bit range, a bitmap container whose stored
+    // cardinality is wrong), so the output is checked here: strictly increasing, inside
+    // its container, exactly `cardinality` values.
+    while (it.has_value) {
+      uint64_t row = uint64_t{key} << 32 | it.current_value;
+      if ((it.current_value & 0xFFFF0000u) != it.highbits ||
+          (rows.size() > first && row <= rows.back())) {
+        return DvCorruption(kWhere, StrCat("bucket ", bucket, " holds invalid row indexes"));
+      }
+      if (rows.size() - first >= cardinality) {
+        return DvCorruption(kWhere, StrCat("bucket ", bucket, " cardinality mismatch"));
+      }
+      rows.push_back(row);
+      roaring_advance_uint32_iterator(&it);
+    }
+    if (rows.size() - first != cardinality) {
+      return DvCorruption(kWhere, StrCat("bucket ", bucket, " cardinality mismatch"));
+    }
+  }
+  if (pos != bytes.size()) {
+    return DvCorruption(kWhere, StrCat(bytes.size() - pos, " trailing bytes after ", buckets,
+                                       " buckets"));
+  }
+  return DeletionVector(std::move(rows));
+}
+
+Result<std::string> DeletionVectorRelativePath(const DeletionVectorDescriptor& dv) {
+  if (dv.storage_type != 'u') {
+    return Status::InvalidArgument(
+        StrCat("deletion vector with storageType '", dv.storage_type, "' has no relative path"));
+  }
+  const std::string& p = dv.path_or_inline_dv;
+  if (p.size() < 20) {
+    return Status::Corruption(StrCat("deletion vector pathOrInlineDv \"", p,
+                                     "\" is shorter than the 20-character encoded UUID"));
+  }
+  std::string_view prefix = std::string_view(p).substr(0, p.size() - 20);
+  Result<std::string> uuid = Z85Decode(std::string_view(p).substr(p.size() - 20));
+  if (!uuid.ok() || uuid->size() != 16) {
+    return Status::Corruption(StrCat("deletion vector pathOrInlineDv \"", p,
+                                     "\" does not end in a Z85-encoded UUID"));
+  }
+  std::string name = StrCat("deletion_vector_", FormatUuid(*uuid), ".bin");
+  if (prefix.empty()) return name;
+  return StrCat(prefix, "/", name);
+}
+
+namespace {
+
+// Reads the DV stored at `offset` of `key` in `store`, checking size and checksum.
+Result<std::string> ReadDvFromFile(storage::ObjectStore& store, const std::string& key,
+                                   const DeletionVectorDescriptor& dv, const std::string& where) {
+  if (dv.size_in_bytes < 12) {
+    return DvCorruption(where, StrCat("descriptor sizeInBytes ", dv.size_in_bytes,
+                                      " is too small for a bitmap"));
+  }
+  // The spec reads an absent offset as 0, but byte 0 is the format version, so real
+  // writers always record it; 0 with no version byte before it cannot be valid.
+  int64_t offset = dv.offset.value_or(0);
+  if (offset < 1) {
+    return DvCorruption(where, StrCat("offset ", offset, " points at the format version byte"));
+  }
+  LAKE_ASSIGN_OR_RETURN(std::string version, store.GetRange(key, 0, 1));
+  if (version.empty()) return DvCorruption(where, "empty file");
+  if (static_cast<unsigned char>(version.front()) != 1) {
+    return DvCorruption(where, StrCat("unsupported format version ",
+                                      static_cast<int>(static_cast<unsigned char>(version.front()))));
+  }
+  int64_t length = int64_t{dv.size_in_bytes} + 8;
+  LAKE_ASSIGN_OR_RETURN(std::string block, store.GetRange(key, offset, length));
+  if (static_cast<int64_t>(block.size()) != length) {
+    return DvCorruption(where, StrCat("file ends ", length - static_cast<int64_t>(block.size()),
+                                      " bytes early (offset ", offset, ", sizeInBytes ",
+                                      dv.size_in_bytes, ")"));
+  }
+  uint32_t stored_size = ReadU32BE(block.data());
+  if (stored_size != static_cast<uint32_t>(dv.size_in_bytes)) {
+    return DvCorruption(where, StrCat("stored size ", stored_size,
+                                      " does not match descriptor sizeInBytes ",
+                                      dv.size_in_bytes));
+  }
+  std::string bitmap = block.substr(4, dv.size_in_bytes);
+  uint32_t stored_crc = ReadU32BE(block.data() + 4 + dv.size_in_bytes);
+  uint32_t crc = Crc32(bitmap);
+  if (crc != stored_crc) {
+    return DvCorruption(where, StrCat("CRC-32 mismatch (stored ", stored_crc, ", computed ", crc,
+                                      ")"));
+  }
+  return bitmap;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const DeletionVector>> LoadDeletionVector(
+    storage::ObjectStore& table_store, const DeletionVectorDescriptor& dv) {
+  std::string bitmap;
+  std::string where;
+  switch (dv.storage_type) {
+    case 'i': {
+      where = StrCat(table_store.uri(), ": inline deletion vector");
+      Result<std::string> decoded = Z85Decode(dv.path_or_inline_dv);
+      if (!decoded.ok()) return DvCorruption(where, decoded.status().message());
+      if (dv.size_in_bytes < 0 || static_cast<size_t>(dv.size_in_bytes) > decoded->size() ||
+          decoded->size() - static_cast<size_t>(dv.size_in_bytes) > 3) {
+        return DvCorruption(where, StrCat("decodes to ", decoded->size(),
+                                          " bytes but sizeInBytes is ", dv.size_in_bytes));
+      }
+      bitmap = decoded->substr(0, dv.size_in_bytes);
+      break;
+    }
+    case 'u': {
+      LAKE_ASSIGN_OR_RETURN(std::string key, DeletionVectorRelativePath(dv));
+      where = StrCat(table_store.uri(), "/", key);
+      Result<std::string> read = ReadDvFromFile(table_store, key, dv, where);
+      if (!read.ok()) {
+        if (read.status().code() == StatusCode::kNotFound) {
+          return Status::NotFound(StrCat(where, ": deletion vector file is missing"))
+              .WithHint("the table references a deletion vector file that was deleted");
+        }
+        return read.status();
+      }
+      bitmap = std::move(*read);
+      break;
+    }
+    case 'p': {
+      std::string path = dv.path_or_inline_dv;
+      // Spark writes local files as "file:/x"; OpenStore takes "file:///x" or a plain path.
+      if (StartsWith(path, "file:") && !StartsWith(path, "file://")) {
+        path = PercentDecode(path.substr(5));
+      } else if (StartsWith(path, "file://")) {
+        path = "file://" + PercentDecode(path.substr(7));
+      }
+      size_t slash = path.rfind('/');
+      if (slash == std::string::npos || slash + 1 == path.size()) {
+        return Status::Corruption(StrCat(table_store.uri(), ": deletion vector path \"",
+                                         dv.path_or_inline_dv, "\" names no file"));
+      }
+      where = dv.path_or_inline_dv;
+      LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store,
+                            storage::OpenStore(path.substr(0, slash)));
+      LAKE_ASSIGN_OR_RETURN(bitmap, ReadDvFromFile(*store, path.substr(slash + 1), dv, where));
+      break;
+    }
+    default:
+      return Status::NotSupported(StrCat(table_store.uri(), ": deletion vector storageType '",
+                                         dv.storage_type, "'"));
+  }
+  Result<DeletionVector> parsed = ParseRoaringBitmapArray(bitmap);
+  if (!parsed.ok()) {
+    Status s = parsed.status().WithContext(where);
+    return s;
+  }
+  LAKE_RETURN_IF_ERROR(CheckCardinality(*parsed, dv, where));
+  return std::make_shared<const DeletionVector>(std::move(*parsed));
+}
+
+}  // namespace lake::delta

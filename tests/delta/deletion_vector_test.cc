@@ -1,0 +1,395 @@
+#include "delta/deletion_vector.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "delta/values_test_util.h"
+#include "storage/local_store.h"
+#include "storage/memory_store.h"
+
+namespace lake::delta {
+namespace {
+
+using testing::ConformancePath;
+using testing::ReadFileOrFail;
+
+// --- byte builders, written from the format description (not from the parser) ---
+
+void PutU16LE(std::string& out, uint16_t v) {
+  out.push_back(static_cast<char>(v & 0xFF));
+  out.push_back(static_cast<char>(v >> 8));
+}
+void PutU32LE(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void PutU32BE(std::string& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+// A portable 32-bit Roaring bitmap of array containers (no runs): cookie 12346, container
+// count, per container (key, cardinality-1), per container a u32 offset, then the values.
+std::string PortableRoaring(const std::vector<uint32_t>& sorted_values) {
+  std::vector<std::pair<uint16_t, std::vector<uint16_t>>> containers;
+  for (uint32_t v : sorted_values) {
+    uint16_t key = static_cast<uint16_t>(v >> 16);
+    if (containers.empty() || containers.back().first != key) containers.push_back({key, {}});
+    containers.back().second.push_back(static_cast<uint16_t>(v & 0xFFFF));
+  }
+  std::string out;
+  PutU32LE(out, 12346);
+  PutU32LE(out, static_cast<uint32_t>(containers.size()));
+  for (const auto& [key, values] : containers) {
+    PutU16LE(out, key);
+    PutU16LE(out, static_cast<uint16_t>(values.size() - 1));
+  }
+  uint32_t offset = static_cast<uint32_t>(out.size() + 4 * containers.size());
+  for (const auto& [key, values] : containers) {
+    PutU32LE(out, offset);
+    offset += static_cast<uint32_t>(2 * values.size());
+  }
+  for (const auto& [key, values] : containers) {
+    for (uint16_t v : values) PutU16LE(out, v);
+  }
+  return out;
+}
+
+// A RoaringBitmapArray of 64-bit row indexes.
+std::string BitmapArray(const std::vector<uint64_t>& sorted_rows) {
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> buckets;
+  for (uint64_t r : sorted_rows) {
+    uint32_t key = static_cast<uint32_t>(r >> 32);
+    if (buckets.empty() || buckets.back().first != key) buckets.push_back({key, {}});
+    buckets.back().second.push_back(static_cast<uint32_t>(r));
+  }
+  std::string out;
+  PutU32LE(out, 1681511377);
+  uint64_t n = buckets.size();
+  PutU32LE(out, static_cast<uint32_t>(n));
+  PutU32LE(out, static_cast<uint32_t>(n >> 32));
+  for (const auto& [key, values] : buckets) {
+    PutU32LE(out, key);
+    out += PortableRoaring(values);
+  }
+  return out;
+}
+
+// A DV file holding one bitmap at offset 1.
+std::string DvFile(const std::string& bitmap) {
+  std::string out(1, '\x01');
+  PutU32BE(out, static_cast<uint32_t>(bitmap.size()));
+  out += bitmap;
+  PutU32BE(out, Crc32(bitmap));
+  return out;
+}
+
+// --- Z85 ---
+
+TEST(Z85, DecodesTheZeroMqSpecVector) {
+  // ZeroMQ RFC 32: bytes 86 4F D2 6F B5 59 F7 5B <-> "HelloWorld".
+  const std::string bytes("\x86\x4F\xD2\x6F\xB5\x59\xF7\x5B", 8);
+  ASSERT_OK_AND_ASSIGN(std::string decoded, Z85Decode("HelloWorld"));
+  EXPECT_EQ(decoded, bytes);
+  EXPECT_EQ(Z85Encode(bytes), "HelloWorld");
+}
+
+TEST(Z85, RoundTripsRandomBytes) {
+  std::mt19937 rng(7);
+  for (int len = 0; len <= 64; len += 4) {
+    std::string bytes(len, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string text = Z85Encode(bytes);
+    EXPECT_EQ(text.size(), static_cast<size_t>(len / 4 * 5));
+    ASSERT_OK_AND_ASSIGN(std::string back, Z85Decode(text));
+    EXPECT_EQ(back, bytes);
+  }
+}
+
+TEST(Z85, AcceptsTheRustCrateShortTail) {
+  // 2 tail bytes 0x03 0x00 = 768 = 0*85^2 + 9*85 + 3 -> digits "093", two '#' for the two
+  // missing bytes.
+  ASSERT_OK_AND_ASSIGN(std::string two, Z85Decode("HelloWorld##093"));
+  EXPECT_EQ(two.size(), 10u);
+  EXPECT_EQ(two.substr(8), std::string("\x03\x00", 2));
+  // 1 tail byte 0xFF = 255 = 3*85 + 0 -> "30" after three '#'.
+  ASSERT_OK_AND_ASSIGN(std::string one, Z85Decode("###30"));
+  EXPECT_EQ(one, "\xff");
+}
+
+TEST(Z85, RejectsBadInput) {
+  for (const char* bad : {"Hell", "Hello~orld", "#Hello", "##093HelloWorld", "####0",
+                          "%%%%%" /* 84*85^4+... > 2^32 */, "##zzz" /* > 2 bytes */}) {
+    Result<std::string> r = Z85Decode(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << bad;
+  }
+}
+
+// --- RoaringBitmapArray ---
+
+TEST(RoaringBitmapArray, ParsesRowsAcrossContainersAndBuckets) {
+  std::vector<uint64_t> rows = {0, 9, 65535, 65536, 70000, (uint64_t{1} << 32) + 5,
+                                (uint64_t{3} << 32) + 0xFFFFFFFF};
+  ASSERT_OK_AND_ASSIGN(DeletionVector dv, ParseRoaringBitmapArray(BitmapArray(rows)));
+  EXPECT_EQ(dv.rows(), rows);
+  EXPECT_EQ(dv.cardinality(), rows.size());
+  EXPECT_TRUE(dv.Contains(65536));
+  EXPECT_TRUE(dv.Contains((uint64_t{1} << 32) + 5));
+  EXPECT_FALSE(dv.Contains(5));
+  EXPECT_FALSE(dv.Contains(uint64_t{1} << 32));
+}
+
+TEST(RoaringBitmapArray, EmptyArrayIsAnEmptySet) {
+  ASSERT_OK_AND_ASSIGN(DeletionVector dv, ParseRoaringBitmapArray(BitmapArray({})));
+  EXPECT_EQ(dv.cardinality(), 0u);
+}
+
+TEST(RoaringBitmapArray, EveryTruncationIsCorruption) {
+  std::string bytes = BitmapArray({1, 2, 3, 100000, (uint64_t{2} << 32) + 1});
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    Result<DeletionVector> r = ParseRoaringBitmapArray(bytes.substr(0, len));
+    ASSERT_FALSE(r.ok()) << "truncated to " << len << " bytes parsed";
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << len;
+  }
+}
+
+TEST(RoaringBitmapArray, RejectsBadMagicTrailingBytesAndHugeCounts) {
+  std::string good = BitmapArray({4});
+  std::string bad_magic = good;
+  bad_magic[0] ^= 1;
+  EXPECT_EQ(ParseRoaringBitmapArray(bad_magic).status().code(), StatusCode::kCorruption);
+  EXPECT_EQ(ParseRoaringBitmapArray(good + "x").status().code(), StatusCode::kCorruption);
+  std::string huge = good;
+  huge[11] = '\x7f';  // bucket count 0x7f00000000000001
+  EXPECT_EQ(ParseRoaringBitmapArray(huge).status().code(), StatusCode::kCorruption);
+}
+
+TEST(RoaringBitmapArray, RejectsUnsortedArrayContainerAndDescendingKeys) {
+  // An array container whose values go down: CRoaring accepts it, we must not.
+  std::string bitmap;
+  PutU32LE(bitmap, 1681511377);
+  PutU32LE(bitmap, 1);
+  PutU32LE(bitmap, 0);
+  PutU32LE(bitmap, 0);
+  std::string roaring = PortableRoaring({1, 2});
+  roaring[roaring.size() - 4] = 9;  // values become 9, 2
+  Result<DeletionVector> r = ParseRoaringBitmapArray(bitmap + roaring);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+
+  std::string two_buckets;
+  PutU32LE(two_buckets, 1681511377);
+  PutU32LE(two_buckets, 2);
+  PutU32LE(two_buckets, 0);
+  PutU32LE(two_buckets, 5);
+  two_buckets += PortableRoaring({1});
+  PutU32LE(two_buckets, 4);  // key 4 after key 5
+  two_buckets += PortableRoaring({1});
+  EXPECT_EQ(ParseRoaringBitmapArray(two_buckets).status().code(), StatusCode::kCorruption);
+}
+
+TEST(RoaringBitmapArray, RandomBitFlipsNeverCrashAndNeverYieldTheOriginalSilentlyEmpty) {
+  std::string good = BitmapArray({1, 5, 77, 65536 * 3 + 1});
+  std::mt19937 rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    std::string b = good;
+    b[rng() % b.size()] ^= static_cast<char>(1 << (rng() % 8));
+    Result<DeletionVector> r = ParseRoaringBitmapArray(b);
+    if (r.ok()) {
+      // A flip inside a value changes the set but keeps it valid; it must not empty it.
+      EXPECT_GT(r->cardinality(), 0u);
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+    }
+  }
+}
+
+// --- descriptors and files ---
+
+TEST(DeletionVectorPath, DecodesTheUuidAndPrefix) {
+  DeletionVectorDescriptor dv;
+  dv.storage_type = 'u';
+  dv.path_or_inline_dv = "vBn[lx{q8@P<9BNH/isA";  // from delta-rs/table-with-dv-small
+  ASSERT_OK_AND_ASSIGN(std::string path, DeletionVectorRelativePath(dv));
+  EXPECT_EQ(path, "deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
+  dv.path_or_inline_dv = "ab" + dv.path_or_inline_dv;
+  ASSERT_OK_AND_ASSIGN(std::string prefixed, DeletionVectorRelativePath(dv));
+  EXPECT_EQ(prefixed, "ab/deletion_vector_61d16c75-6994-46b7-a15b-8b538852e50e.bin");
+  dv.path_or_inline_dv = "short";
+  EXPECT_EQ(DeletionVectorRelativePath(dv).status().code(), StatusCode::kCorruption);
+}
+
+TEST(Crc32, MatchesTheStandardCheckValue) {
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32(""), 0u);
+}
+
+std::unique_ptr<storage::ObjectStore> OpenTable(const std::string& rel) {
+  Result<std::unique_ptr<storage::LocalStore>> s = storage::LocalStore::Open(ConformancePath(rel));
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+TEST(LoadDeletionVector, TableWithDvSmallDeletesFirstAndLastRow) {
+  // The manifest: version 0 has rows 0..9, version 1 (with this DV) has 1..8.
+  auto store = OpenTable("delta-rs/table-with-dv-small");
+  ASSERT_NE(store, nullptr);
+  DeletionVectorDescriptor d{.storage_type = 'u', .path_or_inline_dv = "vBn[lx{q8@P<9BNH/isA",
+                             .offset = 1, .size_in_bytes = 36, .cardinality = 2, .max_row_index = std::nullopt};
+  ASSERT_OK_AND_ASSIGN(auto dv, LoadDeletionVector(*store, d));
+  EXPECT_EQ(dv->rows(), (std::vector<uint64_t>{0, 9}));
+}
+
+TEST(LoadDeletionVector, InlineDvWithRustTail) {
+  // From delta-kernel-rs/cdf-table-with-dv: 34 bytes, so the z85 crate wrote a 2-byte tail.
+  storage::MemoryStore store;
+  DeletionVectorDescriptor d{.storage_type = 'i',
+                             .path_or_inline_dv = "^Bg9^0rr910000000000iXQKl0rr91000005c8Xg##093",
+                             .offset = std::nullopt, .size_in_bytes = 34, .cardinality = 1, .max_row_index = std::nullopt};
+  ASSERT_OK_AND_ASSIGN(auto dv, LoadDeletionVector(store, d));
+  EXPECT_EQ(dv->cardinality(), 1u);
+  d.cardinality = 2;
+  EXPECT_EQ(LoadDeletionVector(store, d).status().code(), StatusCode::kCorruption);
+}
+
+// Every add with a deletion vector in every conformance table loads with the descriptor's
+// cardinality, and its rows stay below maxRowIndex when that is recorded.
+TEST(LoadDeletionVector, EveryDvInTheConformanceCorpusLoads) {
+  namespace fs = std::filesystem;
+  int loaded = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(LAKE_CONFORMANCE_DIR)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".json" ||
+        entry.path().parent_path().filename() != "_delta_log") {
+      continue;
+    }
+    std::string table = entry.path().parent_path().parent_path().string();
+    std::string log = ReadFileOrFail(entry.path().string());
+    std::istringstream lines(log);
+    std::string line;
+    while (std::getline(lines, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || !j.contains("add") || !j["add"].contains("deletionVector") ||
+          j["add"]["deletionVector"].is_null()) {
+        continue;
+      }
+      const nlohmann::json& jd = j["add"]["deletionVector"];
+      DeletionVectorDescriptor d;
+      d.storage_type = jd["storageType"].get<std::string>()[0];
+      d.path_or_inline_dv = jd["pathOrInlineDv"].get<std::string>();
+      if (jd.contains("offset") && !jd["offset"].is_null()) d.offset = jd["offset"].get<int32_t>();
+      d.size_in_bytes = jd["sizeInBytes"].get<int32_t>();
+      d.cardinality = jd["cardinality"].get<int64_t>();
+      if (d.storage_type == 'u') {
+        ASSERT_OK_AND_ASSIGN(std::string rel, DeletionVectorRelativePath(d));
+        if (!fs::exists(fs::path(table) / rel)) continue;  // removed later and vacuumed
+      }
+      Result<std::unique_ptr<storage::LocalStore>> store = storage::LocalStore::Open(table);
+      ASSERT_TRUE(store.ok()) << store.status();
+      Result<std::shared_ptr<const DeletionVector>> dv = LoadDeletionVector(**store, d);
+      ASSERT_TRUE(dv.ok()) << entry.path() << ": " << dv.status();
+      EXPECT_EQ(static_cast<int64_t>((*dv)->cardinality()), d.cardinality) << entry.path();
+      if (jd.contains("maxRowIndex") && !jd["maxRowIndex"].is_null()) {
+        EXPECT_LE((*dv)->rows().back(), jd["maxRowIndex"].get<uint64_t>());
+      }
+      ++loaded;
+    }
+  }
+  std::cout << "loaded " << loaded << " deletion vectors from the corpus\n";
+  EXPECT_GE(loaded, 10);
+}
+
+class DvFileTest : public ::testing::Test {
+ protected:
+  void Put(const std::string& bytes) { ASSERT_OK(store_.Put(key_, bytes)); }
+  DeletionVectorDescriptor Descriptor(int32_t size, int64_t cardinality) {
+    DeletionVectorDescriptor d;
+    d.storage_type = 'u';
+    d.path_or_inline_dv = uuid_text_;
+    d.offset = 1;
+    d.size_in_bytes = size;
+    d.cardinality = cardinality;
+    return d;
+  }
+  storage::MemoryStore store_;
+  // 16 zero bytes encode as 20 '0's -> uuid 00000000-0000-0000-0000-000000000000.
+  std::string uuid_text_ = std::string(20, '0');
+  std::string key_ = "deletion_vector_00000000-0000-0000-0000-000000000000.bin";
+};
+
+TEST_F(DvFileTest, LoadsAWellFormedFile) {
+  std::string bitmap = BitmapArray({3, 4, 1000});
+  Put(DvFile(bitmap));
+  ASSERT_OK_AND_ASSIGN(auto dv, LoadDeletionVector(store_, Descriptor(bitmap.size(), 3)));
+  EXPECT_EQ(dv->rows(), (std::vector<uint64_t>{3, 4, 1000}));
+}
+
+TEST_F(DvFileTest, ChecksumMismatchIsCorruptionNamingTheFile) {
+  std::string bitmap = BitmapArray({3, 4, 1000});
+  std::string file = DvFile(bitmap);
+  file[file.size() - 6] ^= 0x01;  // a bitmap value byte: still a valid bitmap
+  Put(file);
+  Result<std::shared_ptr<const DeletionVector>> r =
+      LoadDeletionVector(store_, Descriptor(bitmap.size(), 3));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find(key_), std::string::npos) << r.status();
+  EXPECT_NE(r.status().message().find("CRC"), std::string::npos) << r.status();
+}
+
+TEST_F(DvFileTest, SizeMismatchAndTruncationAreCorruption) {
+  std::string bitmap = BitmapArray({3, 4, 1000});
+  std::string file = DvFile(bitmap);
+  Put(file);
+  Result<std::shared_ptr<const DeletionVector>> r =
+      LoadDeletionVector(store_, Descriptor(bitmap.size() - 2, 3));
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << r.status();
+  for (size_t len : {size_t{0}, size_t{1}, size_t{4}, file.size() - 1}) {
+    Put(file.substr(0, len));
+    r = LoadDeletionVector(store_, Descriptor(bitmap.size(), 3));
+    ASSERT_FALSE(r.ok()) << "file truncated to " << len;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << len << ": " << r.status();
+  }
+}
+
+TEST_F(DvFileTest, CardinalityMismatchAndBadVersionAreCorruption) {
+  std::string bitmap = BitmapArray({3, 4, 1000});
+  std::string file = DvFile(bitmap);
+  Put(file);
+  EXPECT_EQ(LoadDeletionVector(store_, Descriptor(bitmap.size(), 2)).status().code(),
+            StatusCode::kCorruption);
+  file[0] = 2;
+  Put(file);
+  Result<std::shared_ptr<const DeletionVector>> r =
+      LoadDeletionVector(store_, Descriptor(bitmap.size(), 3));
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find("version"), std::string::npos) << r.status();
+}
+
+TEST_F(DvFileTest, MissingFileIsNotFound) {
+  EXPECT_EQ(LoadDeletionVector(store_, Descriptor(20, 1)).status().code(), StatusCode::kNotFound);
+}
+
+TEST(LoadDeletionVector, AbsolutePathDescriptor) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("lake-dv-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string bitmap = BitmapArray({42});
+  {
+    std::ofstream out(dir / "my dv.bin", std::ios::binary);
+    out << DvFile(bitmap);
+  }
+  storage::MemoryStore unused;
+  DeletionVectorDescriptor d{.storage_type = 'p',
+                             .path_or_inline_dv = "file:" + (dir / "my%20dv.bin").string(),
+                             .offset = 1, .size_in_bytes = static_cast<int32_t>(bitmap.size()),
+                             .cardinality = 1, .max_row_index = std::nullopt};
+  Result<std::shared_ptr<const DeletionVector>> r = LoadDeletionVector(unused, d);
+  fs::remove_all(dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->rows(), (std::vector<uint64_t>{42}));
+}
+
+}  // namespace
+}  // namespace lake::delta
