@@ -1,9 +1,14 @@
 // ObjectStore over a local folder.
-//  - Put writes a temp file in the same folder, fsyncs it and renames it over the key.
+//  - Put writes a temp file in the same folder, fsyncs it, renames it over the key and fsyncs
+//    the folder.
 //  - PutIfAbsent writes a temp file, fsyncs it, then link(2)s it to the key: link fails with
 //    EEXIST when another process claimed the key, so the claim is atomic across processes
 //    and a reader never sees a partly written object. The folder is fsynced after the link.
-//  - ListAfter walks the folder tree and sorts keys in byte order.
+//  - ListAfter reads only the folder the prefix points into ("_delta_log/" for
+//    "_delta_log/0001") and its matching sub-folders, stats only the files it returns, and
+//    sorts keys in byte order.
+//  - A folder is not an object: Get/Head/Delete of a key that is a folder say kNotFound. A key
+//    cannot be both an object and a folder of other keys (a file system limit).
 // Temp files are named ".<name>.tmp.<random>" and are skipped by ListAfter.
 #pragma once
 
