@@ -34,6 +34,11 @@ void InstallInterruptHandler() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
+  // A parent may have started us with SIGINT blocked; Ctrl-C must reach the handler.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
 
 InterruptScope::InterruptScope(engine::Session& session) : session_(session) {

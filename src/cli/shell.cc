@@ -77,8 +77,9 @@ class History {
 
 int RunShell(engine::Session& session, LineReader& reader, ShellOptions options,
              std::ostream& out, std::ostream& err) {
-  History history(options.history_path, reader);
   const bool interactive = reader.interactive();
+  // A piped script is not something the user typed: keep it out of the history.
+  History history(interactive ? options.history_path : std::string(), reader);
   if (interactive) {
     out << "lake shell. Statements end with ';'. Type .help for help, .quit to leave.\n";
     out.flush();

@@ -1,7 +1,8 @@
 // `lake shell`: an interactive SQL prompt. Input accumulates over lines until a statement
 // ends with ';' (cli/sql_text.h); each statement then runs and prints on its own. Lines that
 // start with '.' on an empty prompt are dot commands (.help lists them). History lives in
-// memory and in ~/.lake_history (one entry per line, newlines folded to spaces).
+// memory and in ~/.lake_history (one entry per line, newlines folded to spaces; typed
+// input only, never a piped script).
 // With piped input there is no prompt, and the first failing statement stops the shell
 // with its exit code (a script should not run on after an error).
 #pragma once
