@@ -1,0 +1,577 @@
+// CheckpointReader on DuckDB's Parquet reader (PROTOCOL.md "Checkpoints", "Checkpoint Schema").
+//
+// Design notes.
+//  (1) One query per action kind present in the file, each projecting only the fields lake
+//      uses, flattened and CAST to fixed types in SQL, so the C++ side reads plain vectors at
+//      fixed positions (no per-value duckdb::Value boxing: a checkpoint can hold millions of
+//      adds). DuckDB's projection pushdown reads only those Parquet columns.
+//  (2) Writers differ in which optional fields they write (tags, deletionVector, baseRowId,
+//      stats vs stats_parsed...). The file's schema is read first (a LIMIT 0 query) and a
+//      missing field becomes a typed NULL instead of a bind error.
+//  (3) add.stats is the JSON string when present; otherwise stats_parsed is rendered with
+//      to_json (delta/engine.h contract).
+//  (4) Each call opens its own duckdb::Connection: the reader is thread-safe and may be used
+//      while another connection of the same instance is binding a delta_scan.
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "base/scope_guard.h"
+#include "base/strings.h"
+#include "engine/delta_engine.h"
+#include "engine/internal/database_impl.h"
+#include "engine/internal/errors.h"
+#include "engine/internal/scan.h"
+
+namespace lake::engine {
+namespace internal {
+namespace {
+
+using duckdb::idx_t;
+using duckdb::LogicalType;
+using duckdb::LogicalTypeId;
+using duckdb::UnifiedVectorFormat;
+using duckdb::Vector;
+
+std::string SqlQuote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
+std::string Ident(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// Finds the type at `path` (struct fields, case-sensitive as Parquet is) under `type`.
+const LogicalType* FindField(const LogicalType& type, std::initializer_list<std::string_view> path) {
+  const LogicalType* current = &type;
+  for (std::string_view name : path) {
+    if (current->id() != LogicalTypeId::STRUCT) return nullptr;
+    const LogicalType* next = nullptr;
+    for (auto& [child_name, child_type] : duckdb::StructType::GetChildTypes(*current)) {
+      if (child_name == name) next = &child_type;
+    }
+    if (!next) return nullptr;
+    current = next;
+  }
+  return current;
+}
+
+// Builds the projection of one action kind.
+class Projection {
+ public:
+  Projection(std::string action, const LogicalType& type) : action_(std::move(action)), type_(type) {}
+
+  // Adds `action.path...` cast to `sql_type`, or a typed NULL when the file lacks it.
+  void Add(std::initializer_list<std::string_view> path, std::string_view sql_type) {
+    if (FindField(type_, path)) {
+      std::string expr = Ident(action_);
+      for (std::string_view p : path) expr += "." + Ident(p);
+      Push(StrCat("CAST(", expr, " AS ", sql_type, ")"));
+    } else {
+      Push(StrCat("CAST(NULL AS ", sql_type, ")"));
+    }
+  }
+  void AddRaw(std::string expr) { Push(std::move(expr)); }
+  bool Has(std::initializer_list<std::string_view> path) const { return FindField(type_, path); }
+  std::string Sql(const std::string& file, std::string_view key_field) const {
+    return StrCat("SELECT ", select_, " FROM read_parquet(", SqlQuote(file), ") WHERE ",
+                  Ident(action_), ".", Ident(key_field), " IS NOT NULL");
+  }
+
+ private:
+  void Push(std::string expr) {
+    if (!select_.empty()) select_ += ", ";
+    select_ += expr;
+  }
+  std::string action_;
+  const LogicalType& type_;
+  std::string select_;
+};
+
+// Reads one column of a chunk through UnifiedVectorFormat.
+class Col {
+ public:
+  Col(Vector& v, idx_t count) : vector_(v) { v.ToUnifiedFormat(count, fmt_); }
+  bool Valid(idx_t i) const { return fmt_.validity.RowIsValid(fmt_.sel->get_index(i)); }
+  template <typename T>
+  T Get(idx_t i) const {
+    return UnifiedVectorFormat::GetData<T>(fmt_)[fmt_.sel->get_index(i)];
+  }
+  std::optional<std::string> Str(idx_t i) const {
+    if (!Valid(i)) return std::nullopt;
+    auto s = Get<duckdb::string_t>(i);
+    return std::string(s.GetData(), s.GetSize());
+  }
+  std::string StrOr(idx_t i, std::string fallback = "") const {
+    auto s = Str(i);
+    return s ? *s : fallback;
+  }
+  std::optional<int64_t> I64(idx_t i) const {
+    if (!Valid(i)) return std::nullopt;
+    return Get<int64_t>(i);
+  }
+  std::optional<int32_t> I32(idx_t i) const {
+    if (!Valid(i)) return std::nullopt;
+    return Get<int32_t>(i);
+  }
+  std::optional<bool> Bool(idx_t i) const {
+    if (!Valid(i)) return std::nullopt;
+    return Get<bool>(i);
+  }
+  Vector& vector() { return vector_; }
+  const UnifiedVectorFormat& format() const { return fmt_; }
+
+ private:
+  Vector& vector_;
+  UnifiedVectorFormat fmt_;
+};
+
+// Reads a MAP(VARCHAR, VARCHAR) or VARCHAR[] column: child vectors decoded once per chunk.
+class ListCol {
+ public:
+  ListCol(Vector& v, idx_t count, bool is_map) : list_(v, count) {
+    Vector& child = duckdb::ListVector::GetEntry(v);
+    idx_t child_count = duckdb::ListVector::GetListSize(v);
+    if (is_map) {
+      auto& entries = duckdb::StructVector::GetEntries(child);
+      keys_.emplace(*entries[0], child_count);
+      values_.emplace(*entries[1], child_count);
+    } else {
+      keys_.emplace(child, child_count);
+    }
+  }
+  bool Valid(idx_t i) const { return list_.Valid(i); }
+  delta::PartitionValues Map(idx_t i) const {
+    delta::PartitionValues out;
+    if (!Valid(i)) return out;
+    auto entry = list_.Get<duckdb::list_entry_t>(i);
+    out.reserve(entry.length);
+    for (idx_t k = entry.offset; k < entry.offset + entry.length; ++k) {
+      out.emplace_back(keys_->StrOr(k), values_->Str(k));
+    }
+    return out;
+  }
+  delta::StringMap StringMap(idx_t i) const {
+    delta::StringMap out;
+    if (!Valid(i)) return out;
+    auto entry = list_.Get<duckdb::list_entry_t>(i);
+    for (idx_t k = entry.offset; k < entry.offset + entry.length; ++k) {
+      out[keys_->StrOr(k)] = values_->StrOr(k);
+    }
+    return out;
+  }
+  std::optional<std::vector<std::string>> List(idx_t i) const {
+    if (!Valid(i)) return std::nullopt;
+    std::vector<std::string> out;
+    auto entry = list_.Get<duckdb::list_entry_t>(i);
+    for (idx_t k = entry.offset; k < entry.offset + entry.length; ++k) out.push_back(keys_->StrOr(k));
+    return out;
+  }
+
+ private:
+  Col list_;
+  std::optional<Col> keys_;
+  std::optional<Col> values_;
+};
+
+constexpr std::string_view kMap = "MAP(VARCHAR, VARCHAR)";
+
+void AddDeletionVectorFields(Projection& p) {
+  p.Add({"deletionVector", "storageType"}, "VARCHAR");
+  p.Add({"deletionVector", "pathOrInlineDv"}, "VARCHAR");
+  p.Add({"deletionVector", "offset"}, "INTEGER");
+  p.Add({"deletionVector", "sizeInBytes"}, "INTEGER");
+  p.Add({"deletionVector", "cardinality"}, "BIGINT");
+  p.Add({"deletionVector", "maxRowIndex"}, "BIGINT");
+}
+
+// Reads the 6 deletion vector columns starting at `first`.
+std::optional<delta::DeletionVectorDescriptor> ReadDeletionVector(duckdb::DataChunk& chunk,
+                                                                  idx_t first, idx_t row,
+                                                                  std::vector<Col>& cols) {
+  (void)chunk;
+  auto storage = cols[first].Str(row);
+  if (!storage || storage->empty()) return std::nullopt;
+  delta::DeletionVectorDescriptor dv;
+  dv.storage_type = (*storage)[0];
+  dv.path_or_inline_dv = cols[first + 1].StrOr(row);
+  dv.offset = cols[first + 2].I32(row);
+  dv.size_in_bytes = cols[first + 3].I32(row).value_or(0);
+  dv.cardinality = cols[first + 4].I64(row).value_or(0);
+  dv.max_row_index = cols[first + 5].I64(row);
+  return dv;
+}
+
+class DuckDBCheckpointReader final : public delta::CheckpointReader {
+ public:
+  explicit DuckDBCheckpointReader(duckdb::DatabaseInstance& db) : db_(db) {}
+
+  Result<delta::ActionBatch> ReadParquetActions(storage::ObjectStore& store,
+                                                std::string_view key) override {
+    std::string where = StrCat(store.uri(), "/", key);
+    std::string file;
+    std::optional<std::string> local = store.LocalPath(key);
+    ScopeGuard remove_temp([&] {
+      if (!local && !file.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(file, ec);  // best effort: a temp file
+      }
+    });
+    if (local) {
+      std::error_code ec;
+      if (!std::filesystem::exists(*local, ec)) {
+        return Status::NotFound(StrCat(where, ": checkpoint file does not exist"));
+      }
+      file = *local;
+    } else {
+      LAKE_ASSIGN_OR_RETURN(std::string bytes, store.Get(key));
+      LAKE_ASSIGN_OR_RETURN(file, WriteTempFile(bytes));
+    }
+    delta::ActionBatch batch;
+    Status status = CatchAll([&]() -> Status {
+      duckdb::Connection conn(db_);
+      return ReadAll(conn, file, batch);
+    });
+    if (!status.ok()) {
+      if (status.code() == StatusCode::kNotFound) return status;
+      return Status::Corruption(StrCat(where, ": not a readable Parquet checkpoint: ",
+                                       status.message()))
+          .WithHint("the checkpoint may be truncated; delete it (and _last_checkpoint) to read "
+                    "the table from its JSON commits");
+    }
+    return batch;
+  }
+
+ private:
+  static Result<std::string> WriteTempFile(const std::string& bytes) {
+    static std::atomic<uint64_t> counter{0};
+    std::random_device rd;
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 StrCat("lake-checkpoint-", rd(), "-", counter++, ".parquet");
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.close();
+    if (!out) return Status::IOError(StrCat(path.string(), ": cannot write a temp copy of a checkpoint"));
+    return path.string();
+  }
+
+  // Runs `sql`, calling `on_chunk` per chunk.
+  template <typename Fn>
+  static Status Run(duckdb::Connection& conn, const std::string& sql, Fn&& on_chunk) {
+    auto result = conn.SendQuery(sql);
+    if (result->HasError()) return StatusFromError(result->GetErrorObject());
+    while (true) {
+      auto chunk = result->Fetch();
+      if (result->HasError()) return StatusFromError(result->GetErrorObject());
+      if (!chunk || chunk->size() == 0) break;
+      on_chunk(*chunk);
+    }
+    return Status::OK();
+  }
+
+  Status ReadAll(duckdb::Connection& conn, const std::string& file, delta::ActionBatch& batch) {
+    auto schema = conn.Query(StrCat("SELECT * FROM read_parquet(", SqlQuote(file), ") LIMIT 0"));
+    if (schema->HasError()) return StatusFromError(schema->GetErrorObject());
+    auto column = [&](std::string_view name) -> const LogicalType* {
+      for (size_t i = 0; i < schema->names.size(); ++i) {
+        if (schema->names[i] == name && schema->types[i].id() == LogicalTypeId::STRUCT) {
+          return &schema->types[i];
+        }
+      }
+      return nullptr;
+    };
+    if (const LogicalType* t = column("add")) LAKE_RETURN_IF_ERROR(ReadAdds(conn, file, *t, batch));
+    if (const LogicalType* t = column("remove")) LAKE_RETURN_IF_ERROR(ReadRemoves(conn, file, *t, batch));
+    if (const LogicalType* t = column("metaData")) LAKE_RETURN_IF_ERROR(ReadMetadata(conn, file, *t, batch));
+    if (const LogicalType* t = column("protocol")) LAKE_RETURN_IF_ERROR(ReadProtocol(conn, file, *t, batch));
+    if (const LogicalType* t = column("txn")) LAKE_RETURN_IF_ERROR(ReadTxn(conn, file, *t, batch));
+    if (const LogicalType* t = column("domainMetadata")) {
+      LAKE_RETURN_IF_ERROR(ReadDomainMetadata(conn, file, *t, batch));
+    }
+    if (const LogicalType* t = column("checkpointMetadata")) {
+      LAKE_RETURN_IF_ERROR(ReadCheckpointMetadata(conn, file, *t, batch));
+    }
+    if (const LogicalType* t = column("sidecar")) LAKE_RETURN_IF_ERROR(ReadSidecars(conn, file, *t, batch));
+    return Status::OK();
+  }
+
+  static std::vector<Col> Cols(duckdb::DataChunk& chunk, idx_t first, idx_t last) {
+    std::vector<Col> cols;
+    cols.reserve(last - first);
+    for (idx_t c = first; c < last; ++c) cols.emplace_back(chunk.data[c], chunk.size());
+    return cols;
+  }
+
+  Status ReadAdds(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                  delta::ActionBatch& batch) {
+    if (!FindField(type, {"path"})) return Status::OK();
+    Projection p("add", type);
+    p.Add({"path"}, "VARCHAR");                 // 0
+    p.Add({"partitionValues"}, kMap);           // 1
+    p.Add({"size"}, "BIGINT");                  // 2
+    p.Add({"modificationTime"}, "BIGINT");      // 3
+    p.Add({"dataChange"}, "BOOLEAN");           // 4
+    bool has_stats = p.Has({"stats"});
+    bool has_parsed = p.Has({"stats_parsed"});
+    if (has_stats && has_parsed) {              // 5
+      p.AddRaw("COALESCE(CAST(\"add\".\"stats\" AS VARCHAR), CAST(to_json(\"add\".\"stats_parsed\") AS VARCHAR))");
+    } else if (has_parsed) {
+      p.AddRaw("CAST(to_json(\"add\".\"stats_parsed\") AS VARCHAR)");
+    } else {
+      p.Add({"stats"}, "VARCHAR");
+    }
+    p.Add({"tags"}, kMap);                      // 6
+    AddDeletionVectorFields(p);                 // 7..12
+    p.Add({"baseRowId"}, "BIGINT");             // 13
+    p.Add({"defaultRowCommitVersion"}, "BIGINT");  // 14
+    p.Add({"clusteringProvider"}, "VARCHAR");   // 15
+    return Run(conn, p.Sql(file, "path"), [&](duckdb::DataChunk& chunk) {
+      idx_t n = chunk.size();
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol partition_values(chunk.data[1], n, /*is_map=*/true);
+      ListCol tags(chunk.data[6], n, /*is_map=*/true);
+      batch.adds.reserve(batch.adds.size() + n);
+      for (idx_t i = 0; i < n; ++i) {
+        delta::AddFile& add = batch.adds.emplace_back();
+        add.path = cols[0].StrOr(i);
+        add.partition_values = partition_values.Map(i);
+        add.size = cols[2].I64(i).value_or(0);
+        add.modification_time = cols[3].I64(i).value_or(0);
+        add.data_change = cols[4].Bool(i).value_or(false);
+        add.stats = cols[5].Str(i);
+        add.tags = tags.StringMap(i);
+        add.deletion_vector = ReadDeletionVector(chunk, 7, i, cols);
+        add.base_row_id = cols[13].I64(i);
+        add.default_row_commit_version = cols[14].I64(i);
+        add.clustering_provider = cols[15].Str(i);
+      }
+    });
+  }
+
+  Status ReadRemoves(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                     delta::ActionBatch& batch) {
+    if (!FindField(type, {"path"})) return Status::OK();
+    Projection p("remove", type);
+    p.Add({"path"}, "VARCHAR");                 // 0
+    p.Add({"deletionTimestamp"}, "BIGINT");     // 1
+    p.Add({"dataChange"}, "BOOLEAN");           // 2
+    p.Add({"extendedFileMetadata"}, "BOOLEAN"); // 3
+    p.Add({"partitionValues"}, kMap);           // 4
+    p.Add({"size"}, "BIGINT");                  // 5
+    p.Add({"stats"}, "VARCHAR");                // 6
+    p.Add({"tags"}, kMap);                      // 7
+    AddDeletionVectorFields(p);                 // 8..13
+    p.Add({"baseRowId"}, "BIGINT");             // 14
+    p.Add({"defaultRowCommitVersion"}, "BIGINT");  // 15
+    return Run(conn, p.Sql(file, "path"), [&](duckdb::DataChunk& chunk) {
+      idx_t n = chunk.size();
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol partition_values(chunk.data[4], n, true);
+      ListCol tags(chunk.data[7], n, true);
+      for (idx_t i = 0; i < n; ++i) {
+        delta::RemoveFile& remove = batch.removes.emplace_back();
+        remove.path = cols[0].StrOr(i);
+        remove.deletion_timestamp = cols[1].I64(i);
+        remove.data_change = cols[2].Bool(i).value_or(false);
+        remove.extended_file_metadata = cols[3].Bool(i);
+        if (partition_values.Valid(i)) remove.partition_values = partition_values.Map(i);
+        remove.size = cols[5].I64(i);
+        remove.stats = cols[6].Str(i);
+        remove.tags = tags.StringMap(i);
+        remove.deletion_vector = ReadDeletionVector(chunk, 8, i, cols);
+        remove.base_row_id = cols[14].I64(i);
+        remove.default_row_commit_version = cols[15].I64(i);
+      }
+    });
+  }
+
+  Status ReadMetadata(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                      delta::ActionBatch& batch) {
+    if (!FindField(type, {"id"})) return Status::OK();
+    Projection p("metaData", type);
+    p.Add({"id"}, "VARCHAR");                   // 0
+    p.Add({"name"}, "VARCHAR");                 // 1
+    p.Add({"description"}, "VARCHAR");          // 2
+    p.Add({"format", "provider"}, "VARCHAR");   // 3
+    p.Add({"format", "options"}, kMap);         // 4
+    p.Add({"schemaString"}, "VARCHAR");         // 5
+    p.Add({"partitionColumns"}, "VARCHAR[]");   // 6
+    p.Add({"configuration"}, kMap);             // 7
+    p.Add({"createdTime"}, "BIGINT");           // 8
+    return Run(conn, p.Sql(file, "id"), [&](duckdb::DataChunk& chunk) {
+      idx_t n = chunk.size();
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol options(chunk.data[4], n, true);
+      ListCol partition_columns(chunk.data[6], n, false);
+      ListCol configuration(chunk.data[7], n, true);
+      for (idx_t i = 0; i < n; ++i) {
+        delta::Metadata& m = batch.metadata.emplace_back();
+        m.id = cols[0].StrOr(i);
+        m.name = cols[1].Str(i);
+        m.description = cols[2].Str(i);
+        m.format.provider = cols[3].StrOr(i, "parquet");
+        m.format.options = options.StringMap(i);
+        m.schema_string = cols[5].StrOr(i);
+        m.partition_columns = partition_columns.List(i).value_or(std::vector<std::string>{});
+        m.configuration = configuration.StringMap(i);
+        m.created_time = cols[8].I64(i);
+      }
+    });
+  }
+
+  Status ReadProtocol(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                      delta::ActionBatch& batch) {
+    if (!FindField(type, {"minReaderVersion"})) return Status::OK();
+    Projection p("protocol", type);
+    p.Add({"minReaderVersion"}, "INTEGER");
+    p.Add({"minWriterVersion"}, "INTEGER");
+    p.Add({"readerFeatures"}, "VARCHAR[]");
+    p.Add({"writerFeatures"}, "VARCHAR[]");
+    return Run(conn, p.Sql(file, "minReaderVersion"), [&](duckdb::DataChunk& chunk) {
+      idx_t n = chunk.size();
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol reader(chunk.data[2], n, false);
+      ListCol writer(chunk.data[3], n, false);
+      for (idx_t i = 0; i < n; ++i) {
+        delta::Protocol& proto = batch.protocols.emplace_back();
+        proto.min_reader_version = cols[0].I32(i).value_or(1);
+        proto.min_writer_version = cols[1].I32(i).value_or(2);
+        proto.reader_features = reader.List(i);
+        proto.writer_features = writer.List(i);
+      }
+    });
+  }
+
+  Status ReadTxn(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                 delta::ActionBatch& batch) {
+    if (!FindField(type, {"appId"})) return Status::OK();
+    Projection p("txn", type);
+    p.Add({"appId"}, "VARCHAR");
+    p.Add({"version"}, "BIGINT");
+    p.Add({"lastUpdated"}, "BIGINT");
+    return Run(conn, p.Sql(file, "appId"), [&](duckdb::DataChunk& chunk) {
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      for (idx_t i = 0; i < chunk.size(); ++i) {
+        delta::Txn& txn = batch.txns.emplace_back();
+        txn.app_id = cols[0].StrOr(i);
+        txn.version = cols[1].I64(i).value_or(0);
+        txn.last_updated = cols[2].I64(i);
+      }
+    });
+  }
+
+  Status ReadDomainMetadata(duckdb::Connection& conn, const std::string& file,
+                            const LogicalType& type, delta::ActionBatch& batch) {
+    if (!FindField(type, {"domain"})) return Status::OK();
+    Projection p("domainMetadata", type);
+    p.Add({"domain"}, "VARCHAR");
+    p.Add({"configuration"}, "VARCHAR");
+    p.Add({"removed"}, "BOOLEAN");
+    return Run(conn, p.Sql(file, "domain"), [&](duckdb::DataChunk& chunk) {
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      for (idx_t i = 0; i < chunk.size(); ++i) {
+        delta::DomainMetadata& d = batch.domain_metadata.emplace_back();
+        d.domain = cols[0].StrOr(i);
+        d.configuration = cols[1].StrOr(i);
+        d.removed = cols[2].Bool(i).value_or(false);
+      }
+    });
+  }
+
+  Status ReadCheckpointMetadata(duckdb::Connection& conn, const std::string& file,
+                                const LogicalType& type, delta::ActionBatch& batch) {
+    if (!FindField(type, {"version"})) return Status::OK();
+    Projection p("checkpointMetadata", type);
+    p.Add({"version"}, "BIGINT");
+    p.Add({"tags"}, kMap);
+    return Run(conn, p.Sql(file, "version"), [&](duckdb::DataChunk& chunk) {
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol tags(chunk.data[1], chunk.size(), true);
+      for (idx_t i = 0; i < chunk.size(); ++i) {
+        delta::CheckpointMetadata& c = batch.checkpoint_metadata.emplace_back();
+        c.version = cols[0].I64(i).value_or(0);
+        c.tags = tags.StringMap(i);
+      }
+    });
+  }
+
+  Status ReadSidecars(duckdb::Connection& conn, const std::string& file, const LogicalType& type,
+                      delta::ActionBatch& batch) {
+    if (!FindField(type, {"path"})) return Status::OK();
+    Projection p("sidecar", type);
+    p.Add({"path"}, "VARCHAR");
+    p.Add({"sizeInBytes"}, "BIGINT");
+    p.Add({"modificationTime"}, "BIGINT");
+    p.Add({"tags"}, kMap);
+    return Run(conn, p.Sql(file, "path"), [&](duckdb::DataChunk& chunk) {
+      std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
+      ListCol tags(chunk.data[3], chunk.size(), true);
+      for (idx_t i = 0; i < chunk.size(); ++i) {
+        delta::Sidecar& s = batch.sidecars.emplace_back();
+        s.path = cols[0].StrOr(i);
+        s.size_in_bytes = cols[1].I64(i).value_or(0);
+        s.modification_time = cols[2].I64(i).value_or(0);
+        s.tags = tags.StringMap(i);
+      }
+    });
+  }
+
+  duckdb::DatabaseInstance& db_;
+};
+
+class DuckDBDeltaEngine final : public delta::Engine {
+ public:
+  DuckDBDeltaEngine(duckdb::DatabaseInstance& db, std::unique_ptr<storage::ObjectStore> store)
+      : store_(std::move(store)), reader_(db) {}
+  storage::ObjectStore& store() override { return *store_; }
+  delta::CheckpointReader& checkpoint_reader() override { return reader_; }
+
+ private:
+  std::unique_ptr<storage::ObjectStore> store_;
+  DuckDBCheckpointReader reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<delta::CheckpointReader> MakeCheckpointReader(duckdb::DatabaseInstance& db) {
+  return std::make_unique<DuckDBCheckpointReader>(db);
+}
+
+std::unique_ptr<delta::Engine> MakeDeltaEngine(duckdb::DatabaseInstance& db,
+                                               std::unique_ptr<storage::ObjectStore> store) {
+  return std::make_unique<DuckDBDeltaEngine>(db, std::move(store));
+}
+
+}  // namespace internal
+
+std::unique_ptr<delta::CheckpointReader> MakeCheckpointReader(Database& db) {
+  return internal::MakeCheckpointReader(static_cast<internal::DatabaseImpl&>(db).instance());
+}
+
+std::unique_ptr<delta::Engine> MakeDeltaEngine(Database& db,
+                                               std::unique_ptr<storage::ObjectStore> store) {
+  return internal::MakeDeltaEngine(static_cast<internal::DatabaseImpl&>(db).instance(),
+                                   std::move(store));
+}
+
+Result<delta::SnapshotPtr> LoadTableSnapshot(Database& db, std::string_view uri,
+                                             std::optional<delta::Version> version) {
+  LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store, storage::OpenStore(uri));
+  auto engine = MakeDeltaEngine(db, std::move(store));
+  return delta::LoadSnapshot(*engine, version);
+}
+
+}  // namespace lake::engine

@@ -1,0 +1,34 @@
+// The DuckDB-backed Database, visible to the engine's own translation units only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/database.h"
+#include "engine/internal/duckdb_pch.h"
+
+namespace lake::engine::internal {
+
+// Owns the one DuckDB instance of a Database (DUCKDB-INTEGRATION.md §2.6: one instance per
+// process, one Connection per thread). Thread-safe: Connect() may be called from any thread.
+class DatabaseImpl final : public Database {
+ public:
+  explicit DatabaseImpl(std::unique_ptr<duckdb::DuckDB> db) : db_(std::move(db)) {}
+  Result<std::unique_ptr<Session>> Connect() override;
+  std::string engine_version() const override;
+
+  duckdb::DuckDB& duckdb() { return *db_; }
+  duckdb::DatabaseInstance& instance() { return *db_->instance; }
+
+ private:
+  std::unique_ptr<duckdb::DuckDB> db_;
+};
+
+// Converts a DuckDB type to lake's ColumnType.
+ColumnType ToColumnType(const duckdb::LogicalType& type);
+// Converts one DuckDB value of `type` to lake's Value (nested types recursively).
+Value ToLakeValue(const duckdb::Value& value, const duckdb::LogicalType& type);
+// Appends the rows of `chunk` to `rows`, converting column by column.
+void AppendChunkRows(duckdb::DataChunk& chunk, std::vector<std::vector<Value>>& rows);
+
+}  // namespace lake::engine::internal
