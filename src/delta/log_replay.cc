@@ -223,14 +223,86 @@ std::string CanonicalPath(std::string_view log_path, std::string_view canonical_
   return path;
 }
 
-std::string ReplayState::FileKey(std::string_view path,
-                                 const std::optional<DeletionVectorDescriptor>& dv) const {
-  std::string key = CanonicalPath(path, root_);
-  if (dv) {
-    key += '\0';
-    key += dv->UniqueId();
+namespace {
+
+// True when a path is its own canonical key: relative, no escapes, no scheme.
+bool IsPlainRelative(std::string_view path) {
+  return !path.empty() && path[0] != '/' && path.find('%') == std::string_view::npos &&
+         !HasScheme(path);
+}
+
+uint64_t HashKey(std::string_view key) {
+  // std::hash is a good-enough byte hash; mix so low bits (the table index) spread well.
+  uint64_t h = std::hash<std::string_view>{}(key);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+}  // namespace
+
+ReplayState::Key ReplayState::MakeKey(std::string_view path,
+                                      const std::optional<DeletionVectorDescriptor>& dv) const {
+  Key key;
+  if (!dv && IsPlainRelative(path)) {
+    key.view = path;
+    return key;
   }
+  key.owned = CanonicalPath(path, root_);
+  if (dv) {
+    key.owned += '\0';
+    key.owned += dv->UniqueId();
+  }
+  key.view = key.owned;
   return key;
+}
+
+std::string_view ReplayState::StoredKey(const Entry& e) const {
+  if (e.live) {
+    const std::string& k = add_keys_[e.index];
+    return k.empty() ? std::string_view(adds_[e.index].path) : std::string_view(k);
+  }
+  const std::string& k = remove_keys_[e.index];
+  return k.empty() ? std::string_view(removes_[e.index].path) : std::string_view(k);
+}
+
+ReplayState::Entry& ReplayState::Find(std::string_view key, uint64_t hash) {
+  if (table_.empty() || (used_ + 1) * 4 > table_.size() * 3) Grow();
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    Entry& e = table_[i];
+    if (!e.used) return e;
+    if (e.hash == hash && StoredKey(e) == key) return e;
+  }
+}
+
+const ReplayState::Entry* ReplayState::FindConst(std::string_view key, uint64_t hash) const {
+  if (table_.empty()) return nullptr;
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Entry& e = table_[i];
+    if (!e.used) return nullptr;
+    if (e.hash == hash && StoredKey(e) == key) return &e;
+  }
+}
+
+void ReplayState::Grow() {
+  std::vector<Entry> old = std::move(table_);
+  table_.assign(std::max<size_t>(1024, old.size() * 2), Entry{});
+  const size_t mask = table_.size() - 1;
+  for (const Entry& e : old) {
+    if (!e.used) continue;
+    size_t i = e.hash & mask;
+    while (table_[i].used) i = (i + 1) & mask;
+    table_[i] = e;
+  }
+}
+
+bool ReplayState::Touched(std::string_view path,
+                          const std::optional<DeletionVectorDescriptor>& dv) const {
+  Key key = MakeKey(path, dv);
+  return FindConst(key.view, HashKey(key.view)) != nullptr;
 }
 
 void ReplayState::Apply(ActionBatch&& batch) {
@@ -246,28 +318,45 @@ void ReplayState::Apply(ActionBatch&& batch) {
   }
   // Design note 2: removes, then adds.
   for (RemoveFile& rm : batch.removes) {
-    std::string key = FileKey(rm.path, rm.deletion_vector);
-    auto [it, inserted] = slots_.try_emplace(std::move(key), Slot{false, 0});
-    if (!inserted && !it->second.live) {
-      removes_[it->second.index] = std::move(rm);
+    Key key = MakeKey(rm.path, rm.deletion_vector);
+    const uint64_t hash = HashKey(key.view);
+    Entry& e = Find(key.view, hash);
+    if (e.used && !e.live) {  // newer tombstone for a tombstoned key
+      removes_[e.index] = std::move(rm);
+      remove_keys_[e.index] = std::move(key.owned);
       continue;
     }
-    if (!inserted) add_dead_[it->second.index] = true;
-    it->second = Slot{false, static_cast<uint32_t>(removes_.size())};
+    if (e.used) {
+      add_dead_[e.index] = true;
+    } else {
+      ++used_;
+    }
+    e = Entry{hash, static_cast<uint32_t>(removes_.size()), 1, 0};
     removes_.push_back(std::move(rm));
+    remove_keys_.push_back(std::move(key.owned));
     remove_dead_.push_back(false);
   }
-  if (adds_.empty() && slots_.empty()) adds_.reserve(batch.adds.size());
+  if (adds_.empty()) {
+    adds_.reserve(batch.adds.size());
+    add_keys_.reserve(batch.adds.size());
+  }
   for (AddFile& add : batch.adds) {
-    std::string key = FileKey(add.path, add.deletion_vector);
-    auto [it, inserted] = slots_.try_emplace(std::move(key), Slot{true, 0});
-    if (!inserted && it->second.live) {
-      adds_[it->second.index] = std::move(add);
+    Key key = MakeKey(add.path, add.deletion_vector);
+    const uint64_t hash = HashKey(key.view);
+    Entry& e = Find(key.view, hash);
+    if (e.used && e.live) {  // the same file re-added: the newer action wins
+      adds_[e.index] = std::move(add);
+      add_keys_[e.index] = std::move(key.owned);
       continue;
     }
-    if (!inserted) remove_dead_[it->second.index] = true;
-    it->second = Slot{true, static_cast<uint32_t>(adds_.size())};
+    if (e.used) {
+      remove_dead_[e.index] = true;
+    } else {
+      ++used_;
+    }
+    e = Entry{hash, static_cast<uint32_t>(adds_.size()), 1, 1};
     adds_.push_back(std::move(add));
+    add_keys_.push_back(std::move(key.owned));
     add_dead_.push_back(false);
   }
 }
@@ -290,6 +379,10 @@ void ReplayState::TakeFiles(std::vector<AddFile>& files, std::vector<RemoveFile>
   };
   take(adds_, add_dead_, files);
   take(removes_, remove_dead_, tombstones);
+  add_keys_.clear();
+  remove_keys_.clear();
+  table_.clear();
+  used_ = 0;
 }
 
 Result<ActionBatch> ReadJsonLogFile(storage::ObjectStore& store, std::string_view table,
@@ -501,18 +594,19 @@ Result<SnapshotPtr> SnapshotBuilder::Extend(Engine& engine, const Snapshot& base
       snap->domains_.insert_or_assign(domain, std::move(dm));
     }
   }
-  // Base files survive unless a new action touched their key (newest action wins).
+  // Base files survive unless a new action touched their key (newest action wins). The
+  // check needs the state's key table, so it runs before the new files are moved out.
+  snap->files_.reserve(base.files_.size());
+  for (const AddFile& f : base.files_) {
+    if (!state.Touched(f.path, f.deletion_vector)) snap->files_.push_back(f);
+  }
+  for (const RemoveFile& r : base.tombstones_) {
+    if (!state.Touched(r.path, r.deletion_vector)) snap->tombstones_.push_back(r);
+  }
   std::vector<AddFile> new_files;
   std::vector<RemoveFile> new_tombstones;
   state.TakeFiles(new_files, new_tombstones);
-  snap->files_.reserve(base.files_.size() + new_files.size());
-  for (const AddFile& f : base.files_) {
-    if (!state.Touched(state.FileKey(f.path, f.deletion_vector))) snap->files_.push_back(f);
-  }
   std::move(new_files.begin(), new_files.end(), std::back_inserter(snap->files_));
-  for (const RemoveFile& r : base.tombstones_) {
-    if (!state.Touched(state.FileKey(r.path, r.deletion_vector))) snap->tombstones_.push_back(r);
-  }
   std::move(new_tombstones.begin(), new_tombstones.end(), std::back_inserter(snap->tombstones_));
   LAKE_RETURN_IF_ERROR(Finish(*snap, table, commits.back().info.mtime_ms));
   return SnapshotPtr(std::move(snap));

@@ -53,27 +53,38 @@ class ReplayState {
 
   // Moves out the live files and the tombstones (the state is spent afterwards).
   void TakeFiles(std::vector<AddFile>& files, std::vector<RemoveFile>& tombstones);
-  // True when `key` (from FileKey) was touched by an applied action.
-  bool Touched(std::string_view key) const { return slots_.find(key) != slots_.end(); }
-
-  // Returns the logical file key of an action.
-  std::string FileKey(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv)
-      const;
+  // True when an applied action had the same logical file key as (path, dv).
+  bool Touched(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv) const;
 
  private:
-  struct Slot {
-    bool live;
-    uint32_t index;  // into adds_ or removes_
+  // Open-addressing table from file key to a slot in adds_ or removes_ (design note 1 in
+  // log_replay.cc). Keys are not stored for the common case of a relative, unescaped path
+  // without a DV, whose key is the path itself.
+  struct Entry {
+    uint64_t hash = 0;
+    uint32_t index = 0;
+    uint8_t used = 0;
+    uint8_t live = 0;  // 1: adds_[index], 0: removes_[index]
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Key {
+    std::string_view view;  // the key (points into `owned` or the action's path)
+    std::string owned;      // set when the key differs from the path
   };
+  Key MakeKey(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv) const;
+  std::string_view StoredKey(const Entry& e) const;
+  // Returns the entry for `key`, or the empty entry where it would go.
+  Entry& Find(std::string_view key, uint64_t hash);
+  const Entry* FindConst(std::string_view key, uint64_t hash) const;
+  void Grow();
+
   std::string root_;
-  std::unordered_map<std::string, Slot, Hash, std::equal_to<>> slots_;
+  std::vector<Entry> table_;  // size is a power of two
+  size_t used_ = 0;
   std::vector<AddFile> adds_;
+  std::vector<std::string> add_keys_;  // empty unless the key differs from the path
   std::vector<bool> add_dead_;
   std::vector<RemoveFile> removes_;
+  std::vector<std::string> remove_keys_;
   std::vector<bool> remove_dead_;
 };
 
