@@ -51,6 +51,11 @@ class ReplayState {
   // Includes removed=true entries (they must shadow older state during a refresh).
   std::unordered_map<std::string, DomainMetadata> domains;
 
+  // Reserves room for about `adds` file actions (an estimate; growing past it is fine).
+  void Reserve(size_t adds) {
+    adds_.reserve(adds);
+    add_keys_.reserve(adds);
+  }
   // Moves out the live files and the tombstones (the state is spent afterwards).
   void TakeFiles(std::vector<AddFile>& files, std::vector<RemoveFile>& tombstones);
   // True when an applied action had the same logical file key as (path, dv).
