@@ -22,7 +22,10 @@
 //      (internal/errors.h); never InternalException (it invalidates the instance, §2.6).
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 #include "base/strings.h"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
@@ -74,8 +77,8 @@ Result<LogicalType> ToDuckType(const delta::DataType& type, std::string_view col
     case TypeKind::kVariant:
       return Status::NotSupported(StrCat("column '", column, "' has type variant, which lake "
                                          "cannot read yet"))
-          .WithHint("select the table through a view that omits the column is not possible "
-                    "either: the Parquet encoding of variant is not decoded; read it with Spark");
+          .WithHint("lake does not decode the variant Parquet encoding yet; read this table "
+                    "with Spark or Databricks");
     case TypeKind::kStruct: {
       duckdb::child_list_t<LogicalType> children;
       for (const delta::StructField& field : type.fields) {
@@ -115,45 +118,78 @@ Status CheckFieldIds(const delta::StructField& field, const std::string& path) {
   return Status::OK();
 }
 
+// Field ids of list elements and map keys/values under column mapping mode "id": the
+// nearest enclosing field's metadata "delta.columnMapping.nested.ids", keyed by
+// "<physical name>.element" / ".key" / ".value", chained for deeper nesting.
+using NestedIds = std::map<std::string, int64_t>;
+
+NestedIds ParseNestedIds(const delta::StructField& field) {
+  NestedIds ids;
+  auto json = nlohmann::json::parse(field.metadata_json, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return ids;
+  auto it = json.find("delta.columnMapping.nested.ids");
+  if (it == json.end() || !it->is_object()) return ids;
+  for (auto& [key, value] : it->items()) {
+    if (value.is_number_integer()) ids[key] = value.get<int64_t>();
+  }
+  return ids;
+}
+
 // Builds the global column definition of a column (or nested field) `name` of Delta type
 // `dtype`: its identifier is what the Parquet file calls it under the table's column mapping
-// mode (`field` is null for list elements and map keys/values, which have no name of their
-// own). Children follow DuckDB's column mapper conventions: a list has one child "list", a
-// map two, "key" and "value". In mode "id" only struct chains get children: DuckDB's field-id
-// mapper fails with an internal error on a child without an id, and list elements / map
-// entries carry none in our schema.
+// mode. `field` is null for list elements and map keys/values, which have no name of their
+// own; under mode "id" they are identified by nested ids (`nested_ids` at `nested_path`).
+// Children follow DuckDB's column mapper conventions: a list has one child "list", a map two,
+// "key" and "value". DuckDB's field-id mapper raises an internal error (invalidating the
+// instance, §2.6) on a child without an id, so under mode "id" a list/map whose nested ids
+// are missing gets no children at all.
 MultiFileColumnDefinition ColumnDefinition(const std::string& name, const delta::DataType& dtype,
                                            const LogicalType& type,
                                            const delta::StructField* field,
-                                           const std::string& mode) {
+                                           const std::string& mode, const NestedIds& parent_ids,
+                                           const std::string& parent_path) {
   MultiFileColumnDefinition def(name, type);
-  if (field && mode == "id" && field->field_id) {
-    def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(*field->field_id));
-  } else if (field && mode == "name" && !field->physical_name.empty()) {
-    def.identifier = duckdb::Value(field->physical_name);
+  NestedIds own_ids;
+  const NestedIds* ids = &parent_ids;
+  std::string path = parent_path;
+  if (field) {
+    path = field->PhysicalNameFor(mode);
+    if (mode == "id") {
+      own_ids = ParseNestedIds(*field);
+      ids = &own_ids;
+      if (field->field_id) def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(*field->field_id));
+    } else if (mode == "name" && !field->physical_name.empty()) {
+      def.identifier = duckdb::Value(field->physical_name);
+    }
+  } else if (mode == "id") {
+    auto it = parent_ids.find(parent_path);
+    if (it != parent_ids.end()) def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(it->second));
   }
+  auto has_id = [&](const std::string& key) { return mode != "id" || ids->count(key) > 0; };
   switch (dtype.kind) {
     case delta::TypeKind::kStruct: {
       const auto& child_types = duckdb::StructType::GetChildTypes(type);
       for (size_t i = 0; i < dtype.fields.size() && i < child_types.size(); ++i) {
         const delta::StructField& child = dtype.fields[i];
-        def.children.push_back(
-            ColumnDefinition(child.name, child.type, child_types[i].second, &child, mode));
+        def.children.push_back(ColumnDefinition(child.name, child.type, child_types[i].second,
+                                                &child, mode, *ids, path));
       }
       break;
     }
     case delta::TypeKind::kArray:
-      if (mode != "id") {
+      if (has_id(path + ".element")) {
         def.children.push_back(ColumnDefinition("list", *dtype.element,
-                                                duckdb::ListType::GetChildType(type), nullptr, mode));
+                                                duckdb::ListType::GetChildType(type), nullptr, mode,
+                                                *ids, path + ".element"));
       }
       break;
     case delta::TypeKind::kMap:
-      if (mode != "id") {
-        def.children.push_back(
-            ColumnDefinition("key", *dtype.key, duckdb::MapType::KeyType(type), nullptr, mode));
-        def.children.push_back(
-            ColumnDefinition("value", *dtype.value, duckdb::MapType::ValueType(type), nullptr, mode));
+      if (has_id(path + ".key") && has_id(path + ".value")) {
+        def.children.push_back(ColumnDefinition("key", *dtype.key, duckdb::MapType::KeyType(type),
+                                                nullptr, mode, *ids, path + ".key"));
+        def.children.push_back(ColumnDefinition("value", *dtype.value,
+                                                duckdb::MapType::ValueType(type), nullptr, mode,
+                                                *ids, path + ".value"));
       }
       break;
     default:
@@ -398,7 +434,7 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
     table->names.push_back(field.name);
     table->types.push_back(type);
     table->fields.push_back(&field);
-    table->schema.push_back(ColumnDefinition(field.name, field.type, type, &field, mode));
+    table->schema.push_back(ColumnDefinition(field.name, field.type, type, &field, mode, {}, ""));
     bool is_partition = false;
     for (const std::string& p : snap.metadata().partition_columns) {
       if (ToLower(p) == ToLower(field.name)) is_partition = true;

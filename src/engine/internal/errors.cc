@@ -83,10 +83,13 @@ std::optional<Status> DecodeStatus(const std::string& raw) {
   std::string message = raw.substr(msg_begin, hint_pos == std::string::npos
                                                   ? std::string::npos
                                                   : hint_pos - msg_begin);
+  std::string hint =
+      hint_pos == std::string::npos ? "" : raw.substr(hint_pos + kHintMarker.size());
+  // DuckDB appends the query location ("\n\nLINE 1: ...") after our text.
+  std::string& tail = hint_pos == std::string::npos ? message : hint;
+  if (size_t location = tail.find("\n\n"); location != std::string::npos) tail.resize(location);
   Status status(*code, std::move(message));
-  if (hint_pos != std::string::npos) {
-    status = std::move(status).WithHint(raw.substr(hint_pos + kHintMarker.size()));
-  }
+  if (!hint.empty()) status = std::move(status).WithHint(std::move(hint));
   return status;
 }
 
