@@ -133,7 +133,8 @@ class Cli {
 
 void Cli::DefineCommands() {
   app_.require_subcommand(1);
-  app_.footer(Example("lake sql \"SELECT 42 AS answer\""));
+  // Single quotes: inside double quotes a shell would run the backticks as a command.
+  app_.footer(Example("lake sql 'SELECT count(*) FROM delta.`examples/sample_table`'"));
   AddGlobalFlags(app_, flags_);
 
   sql_ = app_.add_subcommand("sql", "Run SQL statements and print the last one's result");
@@ -141,7 +142,7 @@ void Cli::DefineCommands() {
                    "SQL text; '-' or nothing reads it from stdin (when piped)")
       ->option_text("SQL");
   sql_->footer(Example(
-      "lake sql --format jsonl \"SELECT 1 AS id, 'a' AS name UNION ALL SELECT 2, 'b'\""));
+      "lake sql --format jsonl 'SELECT * FROM delta.`examples/sample_table` VERSION AS OF 0'"));
   AddGlobalFlags(*sql_, flags_);
 
   shell_ = app_.add_subcommand("shell", "Start an interactive SQL shell (.help inside)");
@@ -150,7 +151,7 @@ void Cli::DefineCommands() {
 
   table_ = app_.add_subcommand("table", "Inspect a Delta table: history, files, detail");
   table_->require_subcommand(1);
-  table_->footer(Example("lake table history ./my_table --limit 5"));
+  table_->footer(Example("lake table history examples/sample_table --limit 5"));
   AddGlobalFlags(*table_, flags_);
 
   history_ = table_->add_subcommand("history", "List a table's commits, newest first");
@@ -158,7 +159,7 @@ void Cli::DefineCommands() {
   history_->add_option("--limit", limit_, "Show only the newest N commits")
       ->check(CLI::NonNegativeNumber)
       ->option_text("N");
-  history_->footer(Example("lake table history ./my_table --limit 5"));
+  history_->footer(Example("lake table history examples/sample_table --limit 5"));
   AddGlobalFlags(*history_, flags_);
 
   files_ = table_->add_subcommand("files", "List a table's active data files");
@@ -166,7 +167,7 @@ void Cli::DefineCommands() {
   files_->add_option("--version", table_version_, "Read the table as of this version")
       ->check(CLI::NonNegativeNumber)
       ->option_text("N");
-  files_->footer(Example("lake table files ./my_table --version 3 --format csv"));
+  files_->footer(Example("lake table files examples/sample_table --version 0 --format csv"));
   AddGlobalFlags(*files_, flags_);
 
   detail_ = table_->add_subcommand(
@@ -175,7 +176,7 @@ void Cli::DefineCommands() {
   detail_->add_option("--version", table_version_, "Read the table as of this version")
       ->check(CLI::NonNegativeNumber)
       ->option_text("N");
-  detail_->footer(Example("lake table detail ./my_table --json"));
+  detail_->footer(Example("lake table detail examples/sample_table --json"));
   AddGlobalFlags(*detail_, flags_);
 
   version_ = app_.add_subcommand("version", "Print lake's version and the engine's");
