@@ -9,19 +9,17 @@
 //    serialized bitmap, u32 big-endian CRC-32 (IEEE) of those bytes.
 //  - Serialized bitmap (RoaringBitmapArray, "portable" 64-bit Roaring): u32 LE magic
 //    1681511377, u64 LE bucket count, then per bucket a u32 LE high key followed by a
-//    standard portable 32-bit Roaring bitmap of the low 32 bits.
+//    standard portable 32-bit Roaring bitmap of the low 32 bits (decoded here, see
+//    DecodePortableRoaring).
 // Every length read from the bytes is checked against what is left before it is used: the
 // bytes come from disk and a bad DV must fail with kCorruption, never yield an empty set
 // (that would resurrect deleted rows).
 #include "delta/deletion_vector.h"
 
-#include <roaring/roaring.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
 
-#include "base/scope_guard.h"
 #include "base/strings.h"
 
 namespace lake::delta {
@@ -194,6 +192,126 @@ std::string Z85Encode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+uint16_t ReadU16LE(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return static_cast<uint16_t>(u[0] | u[1] << 8);
+}
+
+// Decodes one portable 32-bit Roaring bitmap (the RoaringFormatSpec "portable" layout) at
+// the start of `data`, appending (high << 32 | value) to `rows`; sets `consumed`. Returns
+// false with `why` on any malformed input ("limit:" prefix when only our size cap is hit).
+//
+// Why not CRoaring: the Debian CRoaring (0.2.66) roaring_bitmap_portable_deserialize_safe
+// accepts run containers it then crashes on while iterating (found by tests/fuzz/dv_fuzz),
+// and validates neither sorted array containers nor run bounds. The layout is small, so
+// lake decodes and validates it itself:
+//   u32 cookie: 12346 (no run containers; u32 container count follows) or
+//     12347 | (count - 1) << 16 (then a bitset of run containers, (count + 7) / 8 bytes);
+//   per container u16 key + u16 (cardinality - 1), keys strictly increasing;
+//   u32 offsets per container when the cookie is 12346, or when it has runs and count >= 4
+//     (unused: containers follow each other);
+//   containers: run = u16 run count + (u16 start, u16 length - 1) pairs; else cardinality
+//     > 4096 = 8 KiB bitset; else a sorted array of u16.
+bool DecodePortableRoaring(std::string_view data, uint32_t high, std::vector<uint64_t>& rows,
+                           size_t& consumed, std::string& why) {
+  constexpr uint32_t kCookieNoRuns = 12346;
+  constexpr uint32_t kCookieRuns = 12347;
+  size_t pos = 0;
+  auto need = [&](size_t n) { return data.size() - pos >= n; };
+  if (!need(4)) return why = "truncated cookie", false;
+  uint32_t cookie = ReadU32LE(data.data());
+  pos += 4;
+  uint32_t count;
+  std::string_view run_bitset;
+  bool has_runs = (cookie & 0xFFFF) == kCookieRuns;
+  if (has_runs) {
+    count = (cookie >> 16) + 1;
+    size_t bytes = (count + 7) / 8;
+    if (!need(bytes)) return why = "truncated run bitset", false;
+    run_bitset = data.substr(pos, bytes);
+    pos += bytes;
+  } else if (cookie == kCookieNoRuns) {
+    if (!need(4)) return why = "truncated container count", false;
+    count = ReadU32LE(data.data() + pos);
+    pos += 4;
+    if (count > 65536) return why = StrCat("container count ", count, " > 65536"), false;
+  } else {
+    return why = StrCat("bad Roaring cookie ", cookie), false;
+  }
+  if (!need(size_t{4} * count)) return why = "truncated container headers", false;
+  const char* headers = data.data() + pos;
+  pos += size_t{4} * count;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (i > 0 && ReadU16LE(headers + 4 * i) <= ReadU16LE(headers + 4 * (i - 1))) {
+      return why = "container keys not increasing", false;
+    }
+    total += uint64_t{ReadU16LE(headers + 4 * i + 2)} + 1;
+  }
+  if (total > kMaxDeletedRows - rows.size()) return why = "limit: too many rows", false;
+  if (!has_runs || count >= 4) {
+    if (!need(size_t{4} * count)) return why = "truncated container offsets", false;
+    pos += size_t{4} * count;
+  }
+  rows.reserve(rows.size() + total);
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t base = uint64_t{high} << 32 | uint64_t{ReadU16LE(headers + 4 * i)} << 16;
+    uint32_t card = uint32_t{ReadU16LE(headers + 4 * i + 2)} + 1;
+    bool is_run = has_runs && (static_cast<unsigned char>(run_bitset[i / 8]) >> (i % 8)) & 1;
+    if (is_run) {
+      if (!need(2)) return why = "truncated run container", false;
+      uint32_t runs = ReadU16LE(data.data() + pos);
+      pos += 2;
+      if (!need(size_t{4} * runs)) return why = "truncated run container", false;
+      uint64_t seen = 0;
+      int64_t next_free = 0;  // runs must be sorted and must not touch or overlap
+      for (uint32_t r = 0; r < runs; ++r) {
+        uint32_t start = ReadU16LE(data.data() + pos + 4 * r);
+        uint32_t length = ReadU16LE(data.data() + pos + 4 * r + 2);
+        if (start + length > 0xFFFF) return why = "run past the end of its container", false;
+        if (static_cast<int64_t>(start) < next_free) return why = "runs overlap or unsorted", false;
+        seen += length + 1;
+        if (seen > card) return why = "run container cardinality mismatch", false;
+        for (uint32_t v = start; v <= start + length; ++v) rows.push_back(base | v);
+        next_free = int64_t{start} + length + 1;
+      }
+      if (seen != card) return why = "run container cardinality mismatch", false;
+      pos += size_t{4} * runs;
+    } else if (card > 4096) {
+      if (!need(8192)) return why = "truncated bitset container", false;
+      uint32_t seen = 0;
+      for (uint32_t w = 0; w < 1024; ++w) {
+        uint64_t word = ReadU64LE(data.data() + pos + 8 * w);
+        seen += static_cast<uint32_t>(__builtin_popcountll(word));
+        if (seen > card) return why = "bitset container cardinality mismatch", false;
+        while (word != 0) {
+          int bit = __builtin_ctzll(word);
+          rows.push_back(base | (w * 64 + static_cast<uint32_t>(bit)));
+          word &= word - 1;
+        }
+      }
+      if (seen != card) return why = "bitset container cardinality mismatch", false;
+      pos += 8192;
+    } else {
+      if (!need(size_t{2} * card)) return why = "truncated array container", false;
+      for (uint32_t k = 0; k < card; ++k) {
+        uint16_t v = ReadU16LE(data.data() + pos + 2 * k);
+        if (k > 0 && v <= ReadU16LE(data.data() + pos + 2 * (k - 1))) {
+          return why = "array container not sorted", false;
+        }
+        rows.push_back(base | v);
+      }
+      pos += size_t{2} * card;
+    }
+  }
+  consumed = pos;
+  return true;
+}
+
+}  // namespace
+
 Result<DeletionVector> ParseRoaringBitmapArray(std::string_view bytes) {
   constexpr std::string_view kWhere = "deletion vector bitmap";
   if (bytes.size() < 12) {
@@ -221,46 +339,16 @@ Result<DeletionVector> ParseRoaringBitmapArray(std::string_view bytes) {
       return DvCorruption(kWhere, StrCat("bucket keys not increasing at bucket ", bucket));
     }
     previous_key = key;
-    const char* data = bytes.data() + pos;
-    size_t remaining = bytes.size() - pos;
-    size_t needed = roaring_bitmap_portable_deserialize_size(data, remaining);
-    if (needed == 0 || needed > remaining) {
-      return DvCorruption(kWhere, StrCat("bucket ", bucket, " is not a valid Roaring bitmap"));
-    }
-    roaring_bitmap_t* bitmap = roaring_bitmap_portable_deserialize_safe(data, needed);
-    if (bitmap == nullptr) {
-      return DvCorruption(kWhere, StrCat("bucket ", bucket, " is not a valid Roaring bitmap"));
-    }
-    ScopeGuard free_bitmap([&] { roaring_bitmap_free(bitmap); });
-    pos += needed;
-    uint64_t cardinality = roaring_bitmap_get_cardinality(bitmap);
-    if (cardinality > kMaxDeletedRows - rows.size()) {
-      return Status::NotSupported(StrCat(kWhere, ": more than ", kMaxDeletedRows,
-                                         " deleted rows in one file"));
-    }
-    size_t first = rows.size();
-    rows.reserve(first + cardinality);
-    roaring_uint32_iterator_t it;
-    roaring_init_iterator(bitmap, &it);
-    // Containers are not validated by this CRoaring version (an unsorted array container,
-    // overlapping runs, a run past its 16-bit range, a bitmap container whose stored
-    // cardinality is wrong), so the output is checked here: strictly increasing, inside
-    // its container, exactly `cardinality` values.
-    while (it.has_value) {
-      uint64_t row = uint64_t{key} << 32 | it.current_value;
-      if ((it.current_value & 0xFFFF0000u) != it.highbits ||
-          (rows.size() > first && row <= rows.back())) {
-        return DvCorruption(kWhere, StrCat("bucket ", bucket, " holds invalid row indexes"));
+    std::string why;
+    size_t consumed = 0;
+    if (!DecodePortableRoaring(bytes.substr(pos), key, rows, consumed, why)) {
+      if (why.starts_with("limit:")) {
+        return Status::NotSupported(StrCat(kWhere, ": more than ", kMaxDeletedRows,
+                                           " deleted rows in one file"));
       }
-      if (rows.size() - first >= cardinality) {
-        return DvCorruption(kWhere, StrCat("bucket ", bucket, " cardinality mismatch"));
-      }
-      rows.push_back(row);
-      roaring_advance_uint32_iterator(&it);
+      return DvCorruption(kWhere, StrCat("bucket ", bucket, ": ", why));
     }
-    if (rows.size() - first != cardinality) {
-      return DvCorruption(kWhere, StrCat("bucket ", bucket, " cardinality mismatch"));
-    }
+    pos += consumed;
   }
   if (pos != bytes.size()) {
     return DvCorruption(kWhere, StrCat(bytes.size() - pos, " trailing bytes after ", buckets,

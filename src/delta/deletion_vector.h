@@ -1,6 +1,6 @@
 // Deletion vectors (PROTOCOL.md "Deletion Vectors", Appendix "Deletion Vector Format"):
-// Z85 decoding of inline and UUID-path descriptors, the RoaringBitmapArray envelope (parsed
-// by lake; CRoaring only decodes each 32-bit bucket, with bounds checks), DV files with
+// Z85 decoding of inline and UUID-path descriptors, the RoaringBitmapArray (parsed and
+// validated entirely by lake, see deletion_vector.cc for why not CRoaring), DV files with
 // their size and CRC-32 checks.
 #pragma once
 
@@ -40,7 +40,8 @@ std::string Z85Encode(std::string_view bytes);  // input length must be a multip
 uint32_t Crc32(std::string_view bytes);
 
 // Parses a serialized RoaringBitmapArray (magic 1681511377 LE, u64 bucket count, per bucket
-// u32 key + portable 32-bit Roaring). kCorruption on any malformed or truncated input.
+// u32 key + portable 32-bit Roaring). kCorruption on any malformed or truncated input;
+// kNotSupported when it holds more than 2^26 rows (the vector form's memory cap).
 Result<DeletionVector> ParseRoaringBitmapArray(std::string_view bytes);
 
 // Returns the relative store key of a 'u' descriptor's file:

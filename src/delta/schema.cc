@@ -22,7 +22,11 @@ Status BadType(std::string_view path, std::string_view what) {
       .WithHint("the table's metaData.schemaString is not a valid Delta schema");
 }
 
-Result<DataType> ParseType(const Json& j, const std::string& path);
+Result<DataType> ParseType(const Json& j, const std::string& path, int depth);
+
+// Nesting beyond this is refused rather than recursed into (a corrupt schema must not
+// overflow the stack).
+constexpr int kMaxTypeDepth = 1000;
 
 DataType Primitive(TypeKind kind, int precision = 0, int scale = 0) {
   DataType t;
@@ -32,7 +36,7 @@ DataType Primitive(TypeKind kind, int precision = 0, int scale = 0) {
   return t;
 }
 
-Result<StructField> ParseField(const Json& j, const std::string& parent_path) {
+Result<StructField> ParseField(const Json& j, const std::string& parent_path, int depth) {
   if (!j.is_object()) return BadType(parent_path, "a struct field is not a JSON object");
   auto name_it = j.find("name");
   if (name_it == j.end() || !name_it->is_string()) {
@@ -43,7 +47,7 @@ Result<StructField> ParseField(const Json& j, const std::string& parent_path) {
   std::string path = parent_path.empty() ? field.name : StrCat(parent_path, ".", field.name);
   auto type_it = j.find("type");
   if (type_it == j.end()) return BadType(path, "field has no \"type\"");
-  LAKE_ASSIGN_OR_RETURN(field.type, ParseType(*type_it, path));
+  LAKE_ASSIGN_OR_RETURN(field.type, ParseType(*type_it, path, depth));
   if (auto it = j.find("nullable"); it != j.end()) {
     if (!it->is_boolean()) return BadType(path, "\"nullable\" is not a boolean");
     field.nullable = it->get<bool>();
@@ -72,7 +76,8 @@ Result<StructField> ParseField(const Json& j, const std::string& parent_path) {
   return field;
 }
 
-Result<DataType> ParseType(const Json& j, const std::string& path) {
+Result<DataType> ParseType(const Json& j, const std::string& path, int depth) {
+  if (depth > kMaxTypeDepth) return BadType(path, "types nested too deeply");
   if (j.is_string()) {
     Result<DataType> t = ParsePrimitiveType(j.get<std::string>());
     if (!t.ok()) return BadType(path, t.status().message());
@@ -91,7 +96,7 @@ Result<DataType> ParseType(const Json& j, const std::string& path) {
     if (fields == j.end() || !fields->is_array()) return BadType(path, "struct has no \"fields\" array");
     t.fields.reserve(fields->size());
     for (const Json& f : *fields) {
-      LAKE_ASSIGN_OR_RETURN(StructField field, ParseField(f, path));
+      LAKE_ASSIGN_OR_RETURN(StructField field, ParseField(f, path, depth + 1));
       t.fields.push_back(std::move(field));
     }
     return t;
@@ -100,7 +105,7 @@ Result<DataType> ParseType(const Json& j, const std::string& path) {
     t.kind = TypeKind::kArray;
     auto el = j.find("elementType");
     if (el == j.end()) return BadType(path, "array has no \"elementType\"");
-    LAKE_ASSIGN_OR_RETURN(DataType element, ParseType(*el, path + ".element"));
+    LAKE_ASSIGN_OR_RETURN(DataType element, ParseType(*el, path + ".element", depth + 1));
     t.element = std::make_shared<const DataType>(std::move(element));
     if (auto it = j.find("containsNull"); it != j.end()) {
       if (!it->is_boolean()) return BadType(path, "\"containsNull\" is not a boolean");
@@ -113,8 +118,8 @@ Result<DataType> ParseType(const Json& j, const std::string& path) {
     auto k = j.find("keyType");
     auto v = j.find("valueType");
     if (k == j.end() || v == j.end()) return BadType(path, "map lacks \"keyType\" or \"valueType\"");
-    LAKE_ASSIGN_OR_RETURN(DataType key, ParseType(*k, path + ".key"));
-    LAKE_ASSIGN_OR_RETURN(DataType value, ParseType(*v, path + ".value"));
+    LAKE_ASSIGN_OR_RETURN(DataType key, ParseType(*k, path + ".key", depth + 1));
+    LAKE_ASSIGN_OR_RETURN(DataType value, ParseType(*v, path + ".value", depth + 1));
     t.key = std::make_shared<const DataType>(std::move(key));
     t.value = std::make_shared<const DataType>(std::move(value));
     if (auto it = j.find("valueContainsNull"); it != j.end()) {
@@ -170,7 +175,7 @@ Result<Schema> ParseSchema(std::string_view schema_json) {
     return Status::Corruption("schema: schemaString is not valid JSON")
         .WithHint("the table's metaData.schemaString is not a valid Delta schema");
   }
-  LAKE_ASSIGN_OR_RETURN(DataType t, ParseType(j, ""));
+  LAKE_ASSIGN_OR_RETURN(DataType t, ParseType(j, "", 0));
   if (t.kind != TypeKind::kStruct) return BadType("", "the top-level type is not a struct");
   return t;
 }
