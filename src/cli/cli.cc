@@ -39,6 +39,20 @@ struct GlobalFlags {
   size_t max_rows = 1000;
 };
 
+// Accepts a whole number >= 0 (CLI11's NonNegativeNumber prints a 300-digit range).
+const CLI::Validator kCount(
+    [](std::string& s) -> std::string {
+      std::optional<int64_t> n = ParseInt64(s);
+      return n && *n >= 0 ? std::string() : StrCat("expects a whole number >= 0, got '", s, "'");
+    },
+    "", "count");
+const CLI::Validator kPositiveCount(
+    [](std::string& s) -> std::string {
+      std::optional<int64_t> n = ParseInt64(s);
+      return n && *n > 0 ? std::string() : StrCat("expects a whole number >= 1, got '", s, "'");
+    },
+    "", "positive count");
+
 void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
   app.add_option("--format", flags.format, "Output: table (default), csv, json or jsonl")
       ->check(CLI::IsMember({"table", "csv", "json", "jsonl"}, CLI::ignore_case))
@@ -46,14 +60,36 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
   app.add_flag("--json", flags.json, "Same as --format json");
   app.add_flag("--no-progress", flags.no_progress, "Never draw the progress line on stderr");
   app.add_option("--threads", flags.threads, "Worker threads (default: all cores)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositiveCount)
       ->option_text("N");
   app.add_option("--memory-limit", flags.memory_limit,
                  "Engine memory limit, e.g. 4GB (default: 80% of RAM)")
       ->option_text("SIZE");
   app.add_option("--max-rows", flags.max_rows,
                  "Rows shown by --format table, 0 for all (default: 1000)")
+      ->check(kCount)
       ->option_text("N");
+}
+
+// Returns the output format named on the command line, for errors CLI11 reports before it
+// has stored --format/--json: "--json", "--format json", "--format=jsonl".
+OutputFormat FormatFromArgs(int argc, char** argv) {
+  OutputFormat format = OutputFormat::kTable;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view name;
+    if (arg == "--json") {
+      format = OutputFormat::kJson;
+    } else if (arg == "--format" && i + 1 < argc) {
+      name = argv[i + 1];
+    } else if (StartsWith(arg, "--format=")) {
+      name = arg.substr(9);
+    }
+    if (!name.empty()) {
+      if (Result<OutputFormat> f = ParseOutputFormat(name); f.ok()) format = *f;
+    }
+  }
+  return format;
 }
 
 std::string Example(std::string_view command) { return StrCat("\nExample:\n  ", command, "\n"); }
@@ -157,7 +193,7 @@ void Cli::DefineCommands() {
   history_ = table_->add_subcommand("history", "List a table's commits, newest first");
   history_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
   history_->add_option("--limit", limit_, "Show only the newest N commits")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kCount)
       ->option_text("N");
   history_->footer(Example("lake table history examples/sample_table --limit 5"));
   AddGlobalFlags(*history_, flags_);
@@ -165,7 +201,7 @@ void Cli::DefineCommands() {
   files_ = table_->add_subcommand("files", "List a table's active data files");
   files_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
   files_->add_option("--version", table_version_, "Read the table as of this version")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kCount)
       ->option_text("N");
   files_->footer(Example("lake table files examples/sample_table --version 0 --format csv"));
   AddGlobalFlags(*files_, flags_);
@@ -174,7 +210,7 @@ void Cli::DefineCommands() {
       "detail", "Show a table's protocol, features, schema, properties and checkpoint");
   detail_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
   detail_->add_option("--version", table_version_, "Read the table as of this version")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kCount)
       ->option_text("N");
   detail_->footer(Example("lake table detail examples/sample_table --json"));
   AddGlobalFlags(*detail_, flags_);
@@ -269,7 +305,6 @@ int Cli::Run(int argc, char** argv) {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app_.exit(e);  // --help: usage on stdout, exit 0
-    std::cerr << "error: " << e.what() << "\n";
     // Point at the deepest command that was named, so its --help is the right one.
     std::string command = "lake";
     for (CLI::App* sub = &app_; sub != nullptr;) {
@@ -277,7 +312,10 @@ int Cli::Run(int argc, char** argv) {
       sub = parsed.empty() ? nullptr : parsed.front();
       if (sub != nullptr) command += " " + sub->get_name();
     }
-    std::cerr << "hint: run '" << command << " --help' for usage and an example\n";
+    // A format flag parsed before the error still decides how the error is printed.
+    ReportError(Status::InvalidArgument(e.what())
+                    .WithHint(StrCat("run '", command, " --help' for usage and an example")),
+                FormatFromArgs(argc, argv), std::cout, std::cerr);
     return kExitUsage;
   }
   if (sql_->parsed()) return CmdSql();

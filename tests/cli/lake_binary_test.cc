@@ -397,6 +397,11 @@ TEST(LakeCli, BadUsageExitsTwo) {
   RunResult r = RunLake({"table", "files", "/x", "--version", "abc"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("hint: run 'lake table files --help'"));
+  // In JSON modes even a usage error is the JSON error object, on stdout.
+  RunResult json_mode = RunLake({"table", "files", "/x", "--json", "--version", "abc"});
+  EXPECT_EQ(json_mode.exit_code, 2);
+  EXPECT_EQ(json_mode.err, "");
+  EXPECT_EQ(json::parse(json_mode.out)["error"]["code"], "INVALID_ARGUMENT");
 }
 
 TEST(LakeCli, VersionNamesLakeAndDuckDb) {
