@@ -387,9 +387,11 @@ Result<std::string> ReadDvFromFile(storage::ObjectStore& store, const std::strin
     return DvCorruption(where, StrCat("descriptor sizeInBytes ", dv.size_in_bytes,
                                       " is too small for a bitmap"));
   }
-  // The spec reads an absent offset as 0, but byte 0 is the format version, so real
-  // writers always record it; 0 with no version byte before it cannot be valid.
-  int64_t offset = dv.offset.value_or(0);
+  // The spec reads an absent offset as 0, but byte 0 is the format version, so every real
+  // writer records it. A file holding a single DV has it at 1, so that is what an absent
+  // offset can only mean; the size and CRC checks catch a wrong guess. An explicit 0 (or
+  // less) cannot be valid.
+  int64_t offset = dv.offset.value_or(1);
   if (offset < 1) {
     return DvCorruption(where, StrCat("offset ", offset, " points at the format version byte"));
   }

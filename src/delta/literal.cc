@@ -96,6 +96,8 @@ std::optional<ParsedTime> ParseTimestampText(std::string_view text) {
   Cursor c{text};
   std::optional<int32_t> days = ParseDatePart(c);
   if (!days) return std::nullopt;
+  // int64 microseconds reach about +-292,000 years; keep a margin for the zone offset.
+  if (*days > 106'751'000 || *days < -106'751'000) return std::nullopt;
   ParsedTime out;
   out.wall_micros = int64_t{*days} * kMicrosPerDay;
   if (c.done()) return out;  // a bare date: midnight

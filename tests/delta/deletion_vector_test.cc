@@ -422,6 +422,32 @@ TEST_F(DvFileTest, LoadsAWellFormedFile) {
   EXPECT_EQ(dv->rows(), (std::vector<uint64_t>{3, 4, 1000}));
 }
 
+TEST_F(DvFileTest, AbsentOffsetMeansTheFirstDvAndZeroIsCorruption) {
+  std::string bitmap = BitmapArray({8});
+  Put(DvFile(bitmap));
+  DeletionVectorDescriptor d = Descriptor(bitmap.size(), 1);
+  d.offset = std::nullopt;
+  ASSERT_OK_AND_ASSIGN(auto dv, LoadDeletionVector(store_, d));
+  EXPECT_EQ(dv->rows(), (std::vector<uint64_t>{8}));
+  d.offset = 0;
+  EXPECT_EQ(LoadDeletionVector(store_, d).status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(DvFileTest, SecondDvInAFileIsReadAtItsOffset) {
+  std::string first = BitmapArray({1, 2});
+  std::string second = BitmapArray({70000});
+  std::string file = DvFile(first);
+  const int32_t offset = static_cast<int32_t>(file.size());
+  PutU32BE(file, static_cast<uint32_t>(second.size()));
+  file += second;
+  PutU32BE(file, Crc32(second));
+  Put(file);
+  DeletionVectorDescriptor d = Descriptor(second.size(), 1);
+  d.offset = offset;
+  ASSERT_OK_AND_ASSIGN(auto dv, LoadDeletionVector(store_, d));
+  EXPECT_EQ(dv->rows(), (std::vector<uint64_t>{70000}));
+}
+
 TEST_F(DvFileTest, ChecksumMismatchIsCorruptionNamingTheFile) {
   std::string bitmap = BitmapArray({3, 4, 1000});
   std::string file = DvFile(bitmap);

@@ -119,6 +119,9 @@ TEST(Literal, TimestampsInEveryWrittenForm) {
   EXPECT_EQ(std::get<Timestamp>(Parse("timestamp", "2021-09-08T13:11:11+02:00")).micros, kBase);
   EXPECT_EQ(std::get<Timestamp>(Parse("timestamp", "2021-09-08T03:11:11.000-08:00")).micros, kBase);
   EXPECT_EQ(std::get<Timestamp>(Parse("timestamp", "1969-12-31T23:59:59.999999Z")).micros, -1);
+  // Year 294247 does not fit int64 microseconds; year 290000 does.
+  ExpectCorrupt("timestamp", "294247-01-01 00:00:00");
+  EXPECT_GT(std::get<Timestamp>(Parse("timestamp", "290000-01-01T00:00:00Z")).micros, 0);
   ExpectCorrupt("timestamp", "2021-09-08 25:00:00");
   ExpectCorrupt("timestamp", "2021-09-08X11:11:11");
   ExpectCorrupt("timestamp", "2021-09-08 11:11:11 junk");
