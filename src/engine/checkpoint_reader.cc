@@ -343,7 +343,6 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
       std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
       ListCol partition_values(chunk.data[1], n, /*is_map=*/true);
       ListCol tags(chunk.data[6], n, /*is_map=*/true);
-      batch.adds.reserve(batch.adds.size() + n);
       for (idx_t i = 0; i < n; ++i) {
         delta::AddFile& add = batch.adds.emplace_back();
         add.path = cols[0].StrOr(i);
