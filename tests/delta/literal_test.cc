@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "delta/values_test_util.h"
 
@@ -186,6 +190,114 @@ TEST(Literal, CompareSameAndMixedNumericTypes) {
   // Extreme scales must not overflow: 1e-38 vs 0.
   Decimal tiny{1, 38, 38};
   EXPECT_EQ(CompareLiterals(tiny, Decimal{0, 38, 0}), 1);
+}
+
+}  // namespace
+}  // namespace lake::delta
+
+namespace lake::delta {
+namespace {
+
+// Every partition value of every add in every JSON commit of the conformance corpus parses
+// with the type its schema gives it (keys are physical names under column mapping).
+TEST(LiteralConformance, EveryPartitionValueInTheCorpusParses) {
+  namespace fs = std::filesystem;
+  int parsed = 0;
+  std::vector<fs::path> logs;
+  for (const auto& entry : fs::recursive_directory_iterator(LAKE_CONFORMANCE_DIR)) {
+    if (entry.is_directory() && entry.path().filename() == "_delta_log") logs.push_back(entry.path());
+  }
+  for (const fs::path& log : logs) {
+    std::vector<fs::path> commits;
+    for (const auto& f : fs::directory_iterator(log)) {
+      std::string name = f.path().filename().string();
+      if (name.size() == 25 && name.ends_with(".json")) commits.push_back(f.path());
+    }
+    std::sort(commits.begin(), commits.end());
+    std::optional<Schema> schema;
+    std::vector<std::string> partition_columns;
+    std::string mode = "none";
+    for (const fs::path& commit : commits) {
+      std::istringstream lines(testing::ReadFileOrFail(commit.string()));
+      std::string line;
+      while (std::getline(lines, line)) {
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded()) continue;
+        if (j.contains("metaData")) {
+          const auto& m = j["metaData"];
+          if (!m.contains("schemaString") || !m["schemaString"].is_string()) {
+            schema.reset();  // Spark test tables without a schema (canonicalized-paths-*)
+            continue;
+          }
+          Result<Schema> s = ParseSchema(m["schemaString"].get<std::string>());
+          ASSERT_TRUE(s.ok()) << commit << ": " << s.status();
+          schema = *s;
+          partition_columns = m["partitionColumns"].get<std::vector<std::string>>();
+          mode = "none";
+          if (m.contains("configuration") && m["configuration"].contains("delta.columnMapping.mode")) {
+            mode = m["configuration"]["delta.columnMapping.mode"].get<std::string>();
+          }
+        }
+        if (!j.contains("add") || !schema) continue;
+        const auto& pv = j["add"]["partitionValues"];
+        for (const std::string& col : partition_columns) {
+          const StructField* f = FindField(*schema, col);
+          ASSERT_NE(f, nullptr) << commit << ": partition column " << col;
+          const std::string& key = f->PhysicalNameFor(mode);
+          ASSERT_TRUE(pv.contains(key)) << commit << ": no partition value for " << key;
+          std::optional<std::string> raw;
+          if (!pv[key].is_null()) raw = pv[key].get<std::string>();
+          Result<Literal> v = ParsePartitionValue(f->type, raw);
+          EXPECT_TRUE(v.ok()) << commit << ": " << v.status();
+          ++parsed;
+        }
+      }
+    }
+  }
+  std::cout << "parsed " << parsed << " partition values\n";
+  EXPECT_GT(parsed, 50);
+}
+
+TEST(LiteralConformance, DataReaderPartitionValuesHasTheDocumentedValues) {
+  // delta-spark-golden/data-reader-partition-values: one add holds all nulls, others
+  // hold "0"/"1"-style values with timestamp "2021-09-08 11:11:11" and the string "null".
+  std::string log = testing::ReadFileOrFail(testing::ConformancePath(
+      "delta-spark-golden/data-reader-partition-values/_delta_log/00000000000000000000.json"));
+  std::istringstream lines(log);
+  std::string line;
+  std::optional<Schema> schema;
+  int all_null = 0, with_values = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("metaData")) schema = *ParseSchema(j["metaData"]["schemaString"].get<std::string>());
+    if (!j.contains("add")) continue;
+    ASSERT_TRUE(schema.has_value());
+    const auto& pv = j["add"]["partitionValues"];
+    auto parse = [&](const char* col) {
+      std::optional<std::string> raw;
+      if (!pv[col].is_null()) raw = pv[col].get<std::string>();
+      Result<Literal> r = ParsePartitionValue(FindField(*schema, col)->type, raw);
+      EXPECT_TRUE(r.ok()) << r.status();
+      return r.ok() ? *r : Literal{};
+    };
+    if (pv["as_int"].is_null()) {
+      ++all_null;
+      EXPECT_TRUE(IsNull(parse("as_timestamp")));
+      EXPECT_TRUE(IsNull(parse("as_string_lit_null")));
+      continue;
+    }
+    ++with_values;
+    EXPECT_EQ(std::get<Timestamp>(parse("as_timestamp")).micros, 1631099471LL * 1000000);
+    EXPECT_EQ(std::get<std::string>(parse("as_string_lit_null")), "null");
+    EXPECT_EQ(std::get<Date>(parse("as_date")).days, 18878);
+    int64_t i = std::get<int64_t>(parse("as_int"));
+    EXPECT_EQ(std::get<int64_t>(parse("as_long")), i);
+    EXPECT_EQ(std::get<double>(parse("as_double")), static_cast<double>(i));
+    EXPECT_EQ(std::get<Decimal>(parse("as_big_decimal")).unscaled,
+              i * [&] { __int128 p = 1; for (int k = 0; k < FindField(*schema, "as_big_decimal")->type.scale; ++k) p *= 10; return static_cast<int64_t>(p); }());
+  }
+  EXPECT_EQ(all_null, 1);
+  EXPECT_GE(with_values, 2);
 }
 
 }  // namespace
