@@ -39,8 +39,10 @@ class TerminalLineEditor : public LineReader {
     raw.c_lflag &= ~static_cast<tcflag_t>(ECHO | ICANON | IEXTEN | ISIG);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
-    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0) return PlainRead(prompt, line);
-    ScopeGuard restore([&] { tcsetattr(STDIN_FILENO, TCSAFLUSH, &original); });
+    // TCSADRAIN, not TCSAFLUSH: flushing would drop type-ahead and the rest of a pasted
+    // multi-line statement.
+    if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) != 0) return PlainRead(prompt, line);
+    ScopeGuard restore([&] { tcsetattr(STDIN_FILENO, TCSADRAIN, &original); });
     return Edit(prompt, line);
   }
 
