@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 
 namespace lake::engine {
 namespace {
@@ -188,6 +190,25 @@ TEST_F(DatabaseTest, SinkErrorStopsTheStream) {
   EXPECT_FALSE(sink.ended_);
   EXPECT_LT(sink.rows_, 1000000);
   EXPECT_EQ(MustQuery("SELECT 2").rows.size(), 1u);
+}
+
+TEST_F(DatabaseTest, InterruptCancelsARunningQuery) {
+  std::atomic<bool> done{false};
+  Status status;
+  std::thread query([&] {
+    // Runs for minutes unless interrupted.
+    status = session_->Query("SELECT count(*) FROM range(1000000000000) a").status();
+    done = true;
+  });
+  // Interrupting before the query starts is forgotten when it starts, so keep interrupting
+  // until it ends; no sleeps, no timing.
+  while (!done) {
+    session_->Interrupt();
+    std::this_thread::yield();
+  }
+  query.join();
+  EXPECT_EQ(status.code(), StatusCode::kCancelled) << status;
+  EXPECT_EQ(MustQuery("SELECT 3").rows.size(), 1u);
 }
 
 TEST(DatabaseOpen, RejectsZeroThreads) {

@@ -174,6 +174,15 @@ TEST_F(DeltaScanTest, VariantColumnIsNotSupportedByName) {
   EXPECT_FALSE(result.status().hint().empty());
 }
 
+TEST_F(DeltaScanTest, ExposesTheDataFileNameAsAVirtualColumn) {
+  const std::string table = "delta-spark-golden/basic-with-inserts-deletes-checkpoint";
+  const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();
+  auto result = Query("SELECT count(DISTINCT filename) FROM " + Scan(table));
+  ASSERT_TRUE(result.ok()) << result.status();
+  // Every live file of this table holds at least one live row (no deletion vectors).
+  EXPECT_EQ(std::get<int64_t>(result->rows[0][0].v), latest["num_files"].get<int64_t>());
+}
+
 TEST_F(DeltaScanTest, ReturnsTheLogicalColumnNames) {
   const std::string table = "delta-spark-golden/table-with-columnmapping-mode-name";
   auto result = Query("SELECT * FROM " + Scan(table) + " LIMIT 0");
