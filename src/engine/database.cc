@@ -380,7 +380,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     auto tz = setup.Query("SET GLOBAL TimeZone = 'UTC'");
     if (tz->HasError()) tz->ThrowError();
     internal::RegisterDeltaScan(*db->instance);
-    // TODO(#2): call internal::RegisterLakeSql(*db->instance) once sql_syntax.cc lands.
+    internal::RegisterLakeSql(*db->instance);
   });
   if (!status.ok()) {
     return Status(status.code(), StrCat("opening the DuckDB engine: ", status.message()))

@@ -1,0 +1,166 @@
+// lake's Spark/Delta SQL forms inside DuckDB (DUCKDB-INTEGRATION.md §2.3).
+//
+// How a statement travels:
+//  (1) DuckDB's own parser rejects it (backquotes, `VERSION AS OF`, `DESCRIBE HISTORY` are
+//      not DuckDB syntax) and hands its text to LakeParse, one statement at a time.
+//  (2) LakeParse rewrites it into DuckDB SQL (internal/sql_rewrite.h) or declines, so that
+//      DuckDB's original error stands; a malformed lake form is a "lake: expected ..." error.
+//  (3) DuckDB binds the resulting ExtensionStatement by calling LakePlan, which can only
+//      return a single table function scan; that is too little for a whole query (joins,
+//      subqueries, EXPLAIN). So LakePlan parks the rewritten SQL in the client context and
+//      throws a BinderException on purpose.
+//  (4) The Planner catches binder errors and offers the statement to operator extensions:
+//      LakeBind takes the parked SQL, parses it with DuckDB's parser and binds it with the
+//      *same* Binder, so the rewritten query is planned and optimized like any other.
+// Invariant: the parked SQL is consumed by exactly the LakeBind call following its LakePlan
+// (both run on the planning thread of that context, back to back); LakeBind ignores any
+// statement that is not one of ours.
+//
+// A bare quoted path of a Delta table (`FROM '/data/t'`) needs no rewrite: DuckDB parses it
+// as a table name and asks replacement scans when no such table exists; DeltaFolderScan
+// answers delta_scan('/data/t') when the folder holds a _delta_log/.
+#include <optional>
+#include <string>
+
+#include "duckdb/common/file_system.hpp"
+#include "duckdb/function/replacement_scan.hpp"
+#include "duckdb/main/client_context_state.hpp"
+#include "duckdb/parser/expression/function_expression.hpp"
+#include "duckdb/parser/parser.hpp"
+#include "duckdb/parser/parser_extension.hpp"
+#include "duckdb/parser/statement/extension_statement.hpp"
+#include "duckdb/parser/tableref/table_function_ref.hpp"
+#include "duckdb/planner/operator_extension.hpp"
+#include "engine/internal/duckdb_pch.h"
+#include "engine/internal/inspect.h"
+#include "engine/internal/register.h"
+#include "engine/internal/sql_rewrite.h"
+
+namespace lake::engine::internal {
+namespace {
+
+constexpr const char* kStateKey = "lake_sql";
+
+// The rewritten SQL of one statement, from parse to plan.
+struct LakeParseData final : duckdb::ParserExtensionParseData {
+  explicit LakeParseData(std::string sql_p) : sql(std::move(sql_p)) {}
+  duckdb::unique_ptr<duckdb::ParserExtensionParseData> Copy() const override {
+    return duckdb::make_uniq<LakeParseData>(sql);
+  }
+  std::string ToString() const override { return sql; }
+  std::string sql;
+};
+
+// Carries the rewritten SQL from LakePlan to LakeBind (steps 3-4 above).
+struct LakeSqlState final : duckdb::ClientContextState {
+  std::optional<std::string> pending_sql;
+};
+
+duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
+                                             const std::string& query) {
+  SqlRewrite rewrite = RewriteLakeSql(query);
+  switch (rewrite.kind) {
+    case SqlRewrite::Kind::kNotOurs:
+      return duckdb::ParserExtensionParseResult();
+    case SqlRewrite::Kind::kError: {
+      duckdb::ParserExtensionParseResult result(rewrite.error);
+      result.error_location = rewrite.error_position;
+      return result;
+    }
+    case SqlRewrite::Kind::kRewritten:
+      break;
+  }
+  return duckdb::ParserExtensionParseResult(
+      duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql)));
+}
+
+duckdb::ParserExtensionPlanResult LakePlan(
+    duckdb::ParserExtensionInfo*, duckdb::ClientContext& context,
+    duckdb::unique_ptr<duckdb::ParserExtensionParseData> parse_data) {
+  auto* data = dynamic_cast<LakeParseData*>(parse_data.get());
+  if (data == nullptr) {
+    throw duckdb::BinderException("lake: unexpected parse data for a lake statement");
+  }
+  auto state = context.registered_state->GetOrCreate<LakeSqlState>(kStateKey);
+  state->pending_sql = std::move(data->sql);
+  // Deliberate: hands the statement to LakeBind through the Planner (header comment, (3)).
+  throw duckdb::BinderException("lake: statement is bound by lake's operator extension");
+}
+
+duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& binder,
+                                duckdb::OperatorExtensionInfo*, duckdb::SQLStatement& statement) {
+  if (statement.type != duckdb::StatementType::EXTENSION_STATEMENT) return {};
+  auto& extension_statement = statement.Cast<duckdb::ExtensionStatement>();
+  if (extension_statement.extension.parse_function != LakeParse) return {};
+  auto state = context.registered_state->Get<LakeSqlState>(kStateKey);
+  if (!state || !state->pending_sql) return {};
+  std::string sql = std::move(*state->pending_sql);
+  state->pending_sql.reset();
+
+  duckdb::ParserOptions options = context.GetParserOptions();
+  options.extensions = nullptr;  // the rewrite is plain DuckDB SQL; never loop back to us
+  duckdb::Parser parser(options);
+  parser.ParseQuery(sql);
+  if (parser.statements.size() != 1) {
+    throw duckdb::ParserException("lake: a rewritten statement became %llu statements: %s",
+                                  static_cast<unsigned long long>(parser.statements.size()), sql);
+  }
+  return binder.Bind(*parser.statements[0]);
+}
+
+class LakeOperatorExtension final : public duckdb::OperatorExtension {
+ public:
+  LakeOperatorExtension() { Bind = LakeBind; }
+  std::string GetName() override { return "lake_sql"; }
+  duckdb::unique_ptr<duckdb::LogicalExtensionOperator> Deserialize(duckdb::Deserializer&) override {
+    throw duckdb::NotImplementedException("lake: lake_sql has no serialized operators");
+  }
+};
+
+// Returns the local folder a table name names, or nullopt for other URI schemes.
+std::optional<std::string> LocalFolder(const std::string& name) {
+  constexpr std::string_view kFileScheme = "file://";
+  if (name.compare(0, kFileScheme.size(), kFileScheme) == 0) return name.substr(kFileScheme.size());
+  if (name.find("://") != std::string::npos) return std::nullopt;
+  return name;
+}
+
+duckdb::unique_ptr<duckdb::TableRef> DeltaFolderScan(
+    duckdb::ClientContext& context, duckdb::ReplacementScanInput& input,
+    duckdb::optional_ptr<duckdb::ReplacementScanData>) {
+  if (!input.catalog_name.empty() || !input.schema_name.empty()) return nullptr;
+  const std::string& name = input.table_name;
+  std::optional<std::string> folder = LocalFolder(name);
+  if (!folder || folder->empty()) return nullptr;
+  try {
+    auto& fs = duckdb::FileSystem::GetFileSystem(context);
+    if (!fs.DirectoryExists(fs.JoinPath(*folder, "_delta_log"))) return nullptr;
+  } catch (const std::exception&) {
+    return nullptr;  // not a readable local folder: DuckDB's own error explains it best
+  }
+  auto ref = duckdb::make_uniq<duckdb::TableFunctionRef>();
+  duckdb::vector<duckdb::unique_ptr<duckdb::ParsedExpression>> children;
+  children.push_back(duckdb::make_uniq<duckdb::ConstantExpression>(duckdb::Value(name)));
+  ref->function = duckdb::make_uniq<duckdb::FunctionExpression>("delta_scan", std::move(children));
+  return ref;
+}
+
+}  // namespace
+
+void RegisterLakeSql(duckdb::DatabaseInstance& db) {
+  // Registered on the live instance's config: the instance copied the DBConfig it was built
+  // from, and does not copy operator extensions at all (DUCKDB-INTEGRATION.md §2.3).
+  auto& config = duckdb::DBConfig::GetConfig(db);
+  duckdb::ParserExtension parser_extension;
+  parser_extension.parse_function = LakeParse;
+  parser_extension.plan_function = LakePlan;
+  config.parser_extensions.push_back(std::move(parser_extension));
+  config.operator_extensions.push_back(duckdb::make_uniq<LakeOperatorExtension>());
+  // First in line: it answers only for folders holding _delta_log/, which no other
+  // replacement scan (CSV/Parquet/JSON by file extension) should claim.
+  config.replacement_scans.insert(config.replacement_scans.begin(),
+                                  duckdb::ReplacementScan(DeltaFolderScan));
+  RegisterInspectFunctions(db);
+}
+
+}  // namespace lake::engine::internal
