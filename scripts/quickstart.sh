@@ -13,6 +13,7 @@ run() { echo; echo "\$ lake $*"; "$lake" "$@"; }
 run table history "$table"
 run sql "SELECT city, count(*) AS orders, sum(amount) AS revenue FROM delta.\`$table\` GROUP BY city ORDER BY city"
 run sql "SELECT count(*) AS orders_at_v0 FROM delta.\`$table\` VERSION AS OF 0"
+run sql "SELECT count(*) AS orders_on_jan_2 FROM delta.\`$table\` TIMESTAMP AS OF '2025-01-02 12:00:00'"
 run sql "SELECT count(*) AS orders_now FROM delta.\`$table\`"
 run table detail "$table"
 echo
