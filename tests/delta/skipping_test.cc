@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <charconv>
+#include <filesystem>
+#include <sstream>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
@@ -779,6 +782,77 @@ TEST(SkippingSoundness, NeverDropsAFileWithAMatchingRow) {
             << ", kept without a match " << kept_without_match << "\n";
   // The skipper must actually skip something, or this test would pass for `return true`.
   EXPECT_GT(skipped, kTrials / 10);
+}
+
+}  // namespace
+}  // namespace lake::delta
+
+namespace lake::delta {
+namespace {
+
+// Every stats string of every JSON commit in the corpus parses (it is not "malformed"), and
+// every top-level min/max of a type lake skips on is read.
+TEST(ParseFileStatsConformance, EveryStatsStringInTheCorpusParses) {
+  namespace fs = std::filesystem;
+  int files = 0, values = 0;
+  for (const auto& dir : fs::recursive_directory_iterator(LAKE_CONFORMANCE_DIR)) {
+    if (!dir.is_directory() || dir.path().filename() != "_delta_log") continue;
+    std::vector<fs::path> commits;
+    for (const auto& f : fs::directory_iterator(dir.path())) {
+      std::string name = f.path().filename().string();
+      if (name.size() == 25 && name.ends_with(".json")) commits.push_back(f.path());
+    }
+    std::sort(commits.begin(), commits.end());
+    std::optional<Schema> schema;
+    std::string mode = "none";
+    for (const fs::path& commit : commits) {
+      std::istringstream lines(testing::ReadFileOrFail(commit.string()));
+      std::string line;
+      while (std::getline(lines, line)) {
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded()) continue;
+        if (j.contains("metaData")) {
+          const auto& m = j["metaData"];
+          schema.reset();
+          if (!m.contains("schemaString") || !m["schemaString"].is_string()) continue;
+          Result<Schema> s = ParseSchema(m["schemaString"].get<std::string>());
+          ASSERT_TRUE(s.ok()) << commit << ": " << s.status();
+          schema = *s;
+          mode = "none";
+          if (m.contains("configuration") && m["configuration"].contains("delta.columnMapping.mode")) {
+            mode = m["configuration"]["delta.columnMapping.mode"].get<std::string>();
+          }
+        }
+        if (!schema || !j.contains("add") || !j["add"].contains("stats") ||
+            !j["add"]["stats"].is_string()) {
+          continue;
+        }
+        std::string stats_text = j["add"]["stats"].get<std::string>();
+        nlohmann::json raw = nlohmann::json::parse(stats_text);
+        FileStats stats = ParseFileStats(stats_text, *schema, mode);
+        ASSERT_TRUE(stats.num_records.has_value()) << commit << ": " << stats_text;
+        EXPECT_EQ(*stats.num_records, raw["numRecords"].get<int64_t>());
+        ++files;
+        if (!raw.contains("minValues")) continue;
+        for (const auto& [key, value] : raw["minValues"].items()) {
+          const StructField* field = nullptr;
+          for (const StructField& f : schema->fields) {
+            if (f.PhysicalNameFor(mode) == key) field = &f;
+          }
+          if (field == nullptr || !field->type.is_primitive() || value.is_null()) continue;
+          TypeKind k = field->type.kind;
+          if (k == TypeKind::kBinary || k == TypeKind::kVariant || k == TypeKind::kVoid) continue;
+          if ((k == TypeKind::kDouble || k == TypeKind::kFloat) && value.is_string()) continue;  // NaN
+          EXPECT_NE(FindStat(stats.min_values, field->name), nullptr)
+              << commit << ": min of " << field->name << " (" << value.dump() << ") not read";
+          ++values;
+        }
+      }
+    }
+  }
+  std::cout << "parsed stats of " << files << " files, " << values << " min values\n";
+  EXPECT_GT(files, 100);
+  EXPECT_GT(values, 100);
 }
 
 }  // namespace
