@@ -3,6 +3,8 @@
 // values come from the conformance manifest (an independent reader), never from lake.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "engine/database.h"
 #include "engine/delta_engine.h"
 #include "engine_test_util.h"
@@ -181,6 +183,38 @@ TEST_F(DeltaScanTest, ExposesTheDataFileNameAsAVirtualColumn) {
   ASSERT_TRUE(result.ok()) << result.status();
   // Every live file of this table holds at least one live row (no deletion vectors).
   EXPECT_EQ(std::get<int64_t>(result->rows[0][0].v), latest["num_files"].get<int64_t>());
+}
+
+TEST_F(DeltaScanTest, SessionsOnSeveralThreadsScanConcurrently) {
+  // Each bind loads a snapshot whose checkpoint is read on a connection of its own, while
+  // other sessions of the same instance bind and scan.
+  const std::string table = "delta-spark-golden/dv-partitioned-with-checkpoint";
+  int64_t expected = ManifestTable(table)["expect"]["versions"].back()["row_count"];
+  constexpr int kThreads = 4, kQueries = 5;
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto session = db_->Connect();
+      if (!session.ok()) {
+        errors[t] = session.status().ToString();
+        return;
+      }
+      for (int q = 0; q < kQueries; ++q) {
+        auto r = (*session)->Query("SELECT count(*) FROM " + Scan(table));
+        if (!r.ok()) {
+          errors[t] = r.status().ToString();
+          return;
+        }
+        if (std::get<int64_t>(r->rows[0][0].v) != expected) {
+          errors[t] = "wrong count " + std::to_string(std::get<int64_t>(r->rows[0][0].v));
+          return;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;
 }
 
 TEST_F(DeltaScanTest, ReturnsTheLogicalColumnNames) {
