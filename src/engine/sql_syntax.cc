@@ -28,6 +28,7 @@
 #include "duckdb/parser/expression/function_expression.hpp"
 #include "duckdb/parser/parser.hpp"
 #include "duckdb/parser/parser_extension.hpp"
+#include "duckdb/parser/statement/explain_statement.hpp"
 #include "duckdb/parser/statement/extension_statement.hpp"
 #include "duckdb/parser/tableref/table_function_ref.hpp"
 #include "duckdb/planner/operator_extension.hpp"
@@ -105,7 +106,18 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
     throw duckdb::ParserException("lake: a rewritten statement became %llu statements: %s",
                                   static_cast<unsigned long long>(parser.statements.size()), sql);
   }
-  return binder.Bind(*parser.statements[0]);
+  duckdb::SQLStatement& rewritten = *parser.statements[0];
+  // EXPLAIN ANALYZE is run by ClientContext from the statement's type, which here is
+  // EXTENSION_STATEMENT: it would print "profiling is disabled" instead of a profile.
+  if (rewritten.type == duckdb::StatementType::EXPLAIN_STATEMENT &&
+      rewritten.Cast<duckdb::ExplainStatement>().explain_type ==
+          duckdb::ExplainType::EXPLAIN_ANALYZE) {
+    throw duckdb::NotImplementedException(
+        "lake: EXPLAIN ANALYZE of a statement using delta.`path`, VERSION AS OF or TIMESTAMP "
+        "AS OF is not supported yet; write it with delta_scan('path', version := n) instead:\n%s",
+        sql);
+  }
+  return binder.Bind(rewritten);
 }
 
 class LakeOperatorExtension final : public duckdb::OperatorExtension {

@@ -103,6 +103,27 @@ TEST_F(SqlSyntaxTest, ExplainOfVersionedScanIsPlanned) {
   EXPECT_NE(ToLower(plan).find("delta_scan"), std::string::npos) << plan;
 }
 
+TEST_F(SqlSyntaxTest, PreparedStatementAndUnionOfVersions) {
+  int64_t v0 = ManifestVersion(kSimple, 0)["row_count"];
+  int64_t v1 = ManifestVersion(kSimple, 1)["row_count"];
+  EXPECT_EQ(QueryInt("PREPARE p AS SELECT count(*) FROM " + DeltaRef(kSimple) +
+                     " VERSION AS OF 1; EXECUTE p"),
+            v1);
+  EXPECT_EQ(QueryInt("WITH u AS (SELECT id FROM " + DeltaRef(kSimple) +
+                     " VERSION AS OF 0 UNION ALL SELECT id FROM " + QuotedRef(kSimple) +
+                     " VERSION AS OF 1) SELECT count(*) FROM u"),
+            v0 + v1);
+}
+
+TEST_F(SqlSyntaxTest, ExplainAnalyzeFailsLoudly) {
+  // ClientContext would silently skip the profile for a rewritten statement.
+  auto result = Query("EXPLAIN ANALYZE SELECT count(*) FROM " + DeltaRef(kSimple));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kNotSupported) << result.status();
+  EXPECT_NE(result.status().message().find("delta_scan("), std::string::npos) << result.status();
+  ExpectStillUsable();
+}
+
 TEST_F(SqlSyntaxTest, TimestampAsOfNewestCommitReadsLatestVersion) {
   // Without in-commit timestamps a commit's time is its file's modification time; at the
   // newest of them the table is at its latest version, whatever order checkout wrote them.
