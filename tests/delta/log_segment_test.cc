@@ -211,3 +211,25 @@ TEST(BuildLogSegment, LastCheckpointHintStaleCorruptOrMissing) {
 
 }  // namespace
 }  // namespace lake::delta
+
+namespace lake::delta {
+namespace {
+
+TEST(ParseLastCheckpoint, SurvivesArbitraryBytes) {
+  const std::string seed = R"({"version":10,"size":13,"parts":2,"sizeInBytes":1000})";
+  uint64_t state = 42;
+  for (int round = 0; round < 2000; ++round) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::string text = seed.substr(0, (state >> 33) % (seed.size() + 1));
+    text += static_cast<char>(state >> 56);
+    Result<LastCheckpointHint> r = ParseLastCheckpoint(text);
+    if (r.ok()) {
+      EXPECT_GE(r->version, 0);
+    } else {
+      EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lake::delta
