@@ -22,6 +22,7 @@
 //      (internal/errors.h); never InternalException (it invalidates the instance, §2.6).
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -29,6 +30,12 @@
 
 #include "base/strings.h"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
+#include "duckdb/planner/expression/bound_between_expression.hpp"
+#include "duckdb/planner/expression/bound_columnref_expression.hpp"
+#include "duckdb/planner/expression/bound_comparison_expression.hpp"
+#include "duckdb/planner/expression/bound_conjunction_expression.hpp"
+#include "duckdb/planner/expression/bound_constant_expression.hpp"
+#include "duckdb/planner/expression/bound_operator_expression.hpp"
 #include "delta/deletion_vector.h"
 #include "delta/literal.h"
 #include "delta/skipping.h"
@@ -376,6 +383,110 @@ std::optional<delta::Predicate> TranslateFilter(const duckdb::TableFilter& filte
   }
 }
 
+// Resolves a column reference of a pushed-down expression to (logical name, Delta type).
+using ColumnResolver =
+    std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
+        const duckdb::Expression&)>;
+
+std::optional<delta::Predicate::Op> ComparisonOp(duckdb::ExpressionType type, bool flipped) {
+  using Op = delta::Predicate::Op;
+  switch (type) {
+    case duckdb::ExpressionType::COMPARE_EQUAL: return Op::kEq;
+    case duckdb::ExpressionType::COMPARE_LESSTHAN: return flipped ? Op::kGt : Op::kLt;
+    case duckdb::ExpressionType::COMPARE_LESSTHANOREQUALTO: return flipped ? Op::kGe : Op::kLe;
+    case duckdb::ExpressionType::COMPARE_GREATERTHAN: return flipped ? Op::kLt : Op::kGt;
+    case duckdb::ExpressionType::COMPARE_GREATERTHANOREQUALTO: return flipped ? Op::kLe : Op::kGe;
+    default: return std::nullopt;
+  }
+}
+
+std::optional<delta::Predicate> CompareWithConstant(delta::Predicate::Op op,
+                                                    const std::pair<std::string, const delta::DataType*>& column,
+                                                    const duckdb::Expression& constant) {
+  if (constant.GetExpressionClass() != duckdb::ExpressionClass::BOUND_CONSTANT) return std::nullopt;
+  auto literal = DuckValueToLiteral(constant.Cast<duckdb::BoundConstantExpression>().value,
+                                    *column.second);
+  if (!literal) return std::nullopt;
+  return delta::Predicate::Compare(op, column.first, std::move(*literal));
+}
+
+// Translates a filter expression of the plan (ComplexFilterPushdown) to a skipping predicate;
+// nullopt when any part that matters cannot be expressed (the file is then kept).
+std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& expr,
+                                                    const ColumnResolver& resolve) {
+  using Op = delta::Predicate::Op;
+  switch (expr.GetExpressionClass()) {
+    case duckdb::ExpressionClass::BOUND_COMPARISON: {
+      auto& cmp = expr.Cast<duckdb::BoundComparisonExpression>();
+      if (auto column = resolve(*cmp.left)) {
+        auto op = ComparisonOp(cmp.type, /*flipped=*/false);
+        return op ? CompareWithConstant(*op, *column, *cmp.right) : std::nullopt;
+      }
+      if (auto column = resolve(*cmp.right)) {
+        auto op = ComparisonOp(cmp.type, /*flipped=*/true);
+        return op ? CompareWithConstant(*op, *column, *cmp.left) : std::nullopt;
+      }
+      return std::nullopt;
+    }
+    case duckdb::ExpressionClass::BOUND_BETWEEN: {
+      auto& between = expr.Cast<duckdb::BoundBetweenExpression>();
+      auto column = resolve(*between.input);
+      if (!column) return std::nullopt;
+      auto lower = CompareWithConstant(between.lower_inclusive ? Op::kGe : Op::kGt, *column,
+                                       *between.lower);
+      auto upper = CompareWithConstant(between.upper_inclusive ? Op::kLe : Op::kLt, *column,
+                                       *between.upper);
+      if (lower && upper) return delta::Predicate::And({std::move(*lower), std::move(*upper)});
+      if (lower) return lower;
+      return upper;
+    }
+    case duckdb::ExpressionClass::BOUND_CONJUNCTION: {
+      auto& conj = expr.Cast<duckdb::BoundConjunctionExpression>();
+      std::vector<delta::Predicate> children;
+      bool is_and = conj.type == duckdb::ExpressionType::CONJUNCTION_AND;
+      for (auto& child : conj.children) {
+        auto p = TranslateExpression(*child, resolve);
+        if (p) {
+          children.push_back(std::move(*p));
+        } else if (!is_and) {
+          return std::nullopt;  // an unknown OR branch may match anything
+        }
+      }
+      if (children.empty()) return std::nullopt;
+      return is_and ? delta::Predicate::And(std::move(children))
+                    : delta::Predicate::Or(std::move(children));
+    }
+    case duckdb::ExpressionClass::BOUND_OPERATOR: {
+      auto& op = expr.Cast<duckdb::BoundOperatorExpression>();
+      if (op.children.empty()) return std::nullopt;
+      auto column = resolve(*op.children[0]);
+      if (!column) return std::nullopt;
+      delta::Predicate p;
+      p.column = column->first;
+      switch (op.type) {
+        case duckdb::ExpressionType::OPERATOR_IS_NULL: p.op = Op::kIsNull; return p;
+        case duckdb::ExpressionType::OPERATOR_IS_NOT_NULL: p.op = Op::kIsNotNull; return p;
+        case duckdb::ExpressionType::COMPARE_IN: {
+          p.op = Op::kIn;
+          for (size_t i = 1; i < op.children.size(); ++i) {
+            if (op.children[i]->GetExpressionClass() != duckdb::ExpressionClass::BOUND_CONSTANT) {
+              return std::nullopt;
+            }
+            auto literal = DuckValueToLiteral(
+                op.children[i]->Cast<duckdb::BoundConstantExpression>().value, *column->second);
+            if (!literal) return std::nullopt;
+            p.values.push_back(std::move(*literal));
+          }
+          return p;
+        }
+        default: return std::nullopt;
+      }
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The bound table: immutable, shared by every copy of the file list.
 
@@ -505,6 +616,23 @@ class DeltaFileList final : public duckdb::MultiFileList {
     }
     return *table_;
   }
+  // Returns a list without the files that cannot match all of `conjuncts`, or nullptr when
+  // none can be dropped.
+  duckdb::unique_ptr<duckdb::MultiFileList> Prune(std::vector<delta::Predicate> conjuncts) const {
+    if (conjuncts.empty()) return nullptr;
+    delta::Predicate predicate = conjuncts.size() == 1 ? std::move(conjuncts[0])
+                                                       : delta::Predicate::And(std::move(conjuncts));
+    const auto& files = table_->snapshot->files();
+    std::vector<idx_t> kept;
+    kept.reserve(selected_.size());
+    for (idx_t file_idx : selected_) {
+      if (table_->skipper->MayMatch(files[file_idx], predicate)) kept.push_back(file_idx);
+    }
+    if (kept.size() == selected_.size()) return nullptr;
+    g_files_skipped += static_cast<int64_t>(selected_.size() - kept.size());
+    return duckdb::make_uniq<DeltaFileList>(*this, std::move(kept));
+  }
+
   // Returns the snapshot file index of list entry `i`.
   idx_t SnapshotFileIndex(idx_t i) const { return selected_[i]; }
 
@@ -523,18 +651,31 @@ class DeltaFileList final : public duckdb::MultiFileList {
         conjuncts.push_back(std::move(*p));
       }
     }
-    if (conjuncts.empty()) return nullptr;
-    delta::Predicate predicate = conjuncts.size() == 1 ? std::move(conjuncts[0])
-                                                       : delta::Predicate::And(std::move(conjuncts));
-    const auto& files = table_->snapshot->files();
-    std::vector<idx_t> kept;
-    kept.reserve(selected_.size());
-    for (idx_t file_idx : selected_) {
-      if (table_->skipper->MayMatch(files[file_idx], predicate)) kept.push_back(file_idx);
+    return Prune(std::move(conjuncts));
+  }
+
+  // Prunes at plan time, so that the optimizer's cardinality (join order) sees only the files
+  // that can match. The filters stay in `filters`: rows are still filtered by DuckDB.
+  duckdb::unique_ptr<duckdb::MultiFileList> ComplexFilterPushdown(
+      ClientContext& context, const duckdb::MultiFileOptions& options,
+      duckdb::MultiFilePushdownInfo& info,
+      duckdb::vector<duckdb::unique_ptr<duckdb::Expression>>& filters) override {
+    if (!table_ || filters.empty()) return nullptr;
+    ColumnResolver resolve = [&](const duckdb::Expression& e)
+        -> std::optional<std::pair<std::string, const delta::DataType*>> {
+      if (e.GetExpressionClass() != duckdb::ExpressionClass::BOUND_COLUMN_REF) return std::nullopt;
+      auto& ref = e.Cast<duckdb::BoundColumnRefExpression>();
+      if (ref.binding.table_index != info.table_index) return std::nullopt;
+      if (ref.binding.column_index >= info.column_ids.size()) return std::nullopt;
+      duckdb::column_t column = info.column_ids[ref.binding.column_index];
+      if (duckdb::IsVirtualColumn(column) || column >= table_->names.size()) return std::nullopt;
+      return std::make_pair(table_->names[column], &table_->fields[column]->type);
+    };
+    std::vector<delta::Predicate> conjuncts;
+    for (auto& filter : filters) {
+      if (auto p = TranslateExpression(*filter, resolve)) conjuncts.push_back(std::move(*p));
     }
-    if (kept.size() == selected_.size()) return nullptr;
-    g_files_skipped += static_cast<int64_t>(selected_.size() - kept.size());
-    return duckdb::make_uniq<DeltaFileList>(*this, std::move(kept));
+    return Prune(std::move(conjuncts));
   }
 
   duckdb::vector<duckdb::OpenFileInfo> GetAllFiles() override {
