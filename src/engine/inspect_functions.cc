@@ -6,11 +6,10 @@
 // version fails before any output, with the core's message and hint.
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/strings.h"
 #include "delta/engine.h"
@@ -55,9 +54,7 @@ std::optional<int64_t> NamedInt(duckdb::TableFunctionBindInput& input, const cha
   return v;
 }
 
-Value TimestampMs(int64_t ms) {
-  return Value::TIMESTAMPTZ(duckdb::timestamp_tz_t(ms * 1000));
-}
+Value TimestampMs(int64_t ms) { return Value::TIMESTAMPTZ(duckdb::timestamp_tz_t(ms * 1000)); }
 Value OptionalString(const std::optional<std::string>& s) {
   return s ? Value(*s) : Value(LogicalType::VARCHAR);
 }
@@ -101,8 +98,8 @@ struct RowsScanState final : duckdb::GlobalTableFunctionState {
   size_t next_row = 0;
 };
 
-duckdb::unique_ptr<duckdb::GlobalTableFunctionState> RowsInit(
-    duckdb::ClientContext&, duckdb::TableFunctionInitInput&) {
+duckdb::unique_ptr<duckdb::GlobalTableFunctionState> RowsInit(duckdb::ClientContext&,
+                                                              duckdb::TableFunctionInitInput&) {
   return duckdb::make_uniq<RowsScanState>();
 }
 
@@ -159,26 +156,21 @@ duckdb::unique_ptr<duckdb::FunctionData> FilesBind(duckdb::ClientContext& contex
   std::unique_ptr<delta::Engine> engine = OpenTableOrThrow(context, path);
   delta::SnapshotPtr snapshot = ValueOrThrow(delta::LoadSnapshot(*engine, version));
 
-  names = {"path",           "size_bytes", "modification_time", "partition_values",
-           "num_records",    "stats",      "dv_cardinality",    "data_change"};
-  types = {LogicalType::VARCHAR,
-           LogicalType::BIGINT,
-           LogicalType::TIMESTAMP_TZ,
-           LogicalType::MAP(LogicalType::VARCHAR, LogicalType::VARCHAR),
-           LogicalType::BIGINT,
-           LogicalType::VARCHAR,
-           LogicalType::BIGINT,
-           LogicalType::BOOLEAN};
+  names = {"path",        "size_bytes", "modification_time", "partition_values",
+           "num_records", "stats",      "dv_cardinality",    "data_change"};
+  types = {LogicalType::VARCHAR,      LogicalType::BIGINT,
+           LogicalType::TIMESTAMP_TZ, LogicalType::MAP(LogicalType::VARCHAR, LogicalType::VARCHAR),
+           LogicalType::BIGINT,       LogicalType::VARCHAR,
+           LogicalType::BIGINT,       LogicalType::BOOLEAN};
   auto data = duckdb::make_uniq<RowsBindData>();
   data->rows.reserve(snapshot->files().size());
   for (const delta::AddFile& add : snapshot->files()) {
-    data->rows.push_back(
-        {Value(snapshot->ResolvePath(add.path)), Value::BIGINT(add.size),
-         TimestampMs(add.modification_time), StringMap(add.partition_values),
-         NumRecords(add.stats), OptionalString(add.stats),
-         add.deletion_vector ? Value::BIGINT(add.deletion_vector->cardinality)
-                             : Value(LogicalType::BIGINT),
-         Value::BOOLEAN(add.data_change)});
+    data->rows.push_back({Value(snapshot->ResolvePath(add.path)), Value::BIGINT(add.size),
+                          TimestampMs(add.modification_time), StringMap(add.partition_values),
+                          NumRecords(add.stats), OptionalString(add.stats),
+                          add.deletion_vector ? Value::BIGINT(add.deletion_vector->cardinality)
+                                              : Value(LogicalType::BIGINT),
+                          Value::BOOLEAN(add.data_change)});
   }
   return data;
 }
@@ -197,18 +189,42 @@ duckdb::unique_ptr<duckdb::FunctionData> DetailBind(duckdb::ClientContext& conte
   const delta::Metadata& metadata = snapshot->metadata();
 
   const LogicalType string_list = LogicalType::LIST(LogicalType::VARCHAR);
-  names = {"location",        "version",           "timestamp",           "min_reader_version",
-           "min_writer_version", "reader_features", "writer_features",     "schema_string",
-           "partition_columns",  "properties",      "num_files",           "size_bytes",
-           "checkpoint_version", "column_mapping_mode", "id",              "name",
-           "description",        "created_time"};
-  types = {LogicalType::VARCHAR,      LogicalType::BIGINT,  LogicalType::TIMESTAMP_TZ,
-           LogicalType::INTEGER,      LogicalType::INTEGER, string_list,
-           string_list,               LogicalType::VARCHAR, string_list,
+  names = {"location",
+           "version",
+           "timestamp",
+           "min_reader_version",
+           "min_writer_version",
+           "reader_features",
+           "writer_features",
+           "schema_string",
+           "partition_columns",
+           "properties",
+           "num_files",
+           "size_bytes",
+           "checkpoint_version",
+           "column_mapping_mode",
+           "id",
+           "name",
+           "description",
+           "created_time"};
+  types = {LogicalType::VARCHAR,
+           LogicalType::BIGINT,
+           LogicalType::TIMESTAMP_TZ,
+           LogicalType::INTEGER,
+           LogicalType::INTEGER,
+           string_list,
+           string_list,
+           LogicalType::VARCHAR,
+           string_list,
            LogicalType::MAP(LogicalType::VARCHAR, LogicalType::VARCHAR),
-           LogicalType::BIGINT,       LogicalType::BIGINT,  LogicalType::BIGINT,
-           LogicalType::VARCHAR,      LogicalType::VARCHAR, LogicalType::VARCHAR,
-           LogicalType::VARCHAR,      LogicalType::TIMESTAMP_TZ};
+           LogicalType::BIGINT,
+           LogicalType::BIGINT,
+           LogicalType::BIGINT,
+           LogicalType::VARCHAR,
+           LogicalType::VARCHAR,
+           LogicalType::VARCHAR,
+           LogicalType::VARCHAR,
+           LogicalType::TIMESTAMP_TZ};
 
   std::vector<std::pair<std::string, std::optional<std::string>>> properties(
       metadata.configuration.begin(), metadata.configuration.end());

@@ -91,9 +91,9 @@ TEST_F(InspectTest, PartitionValuesMatchTheDirectoriesSparkWrote) {
 
 TEST_F(InspectTest, RecordsMinusDeletedRowsIsManifestRowCount) {
   // Live rows = numRecords of each file - rows its deletion vector removes.
-  for (const char* table : {"delta-rs/table-with-dv-small", "delta-kernel-java/basic-dv-no-checkpoint",
-                            "delta-spark-golden/log-replay-dv-key-cases",
-                            "delta-kernel-rs/cdf-table-with-dv"}) {
+  for (const char* table :
+       {"delta-rs/table-with-dv-small", "delta-kernel-java/basic-dv-no-checkpoint",
+        "delta-spark-golden/log-replay-dv-key-cases", "delta-kernel-rs/cdf-table-with-dv"}) {
     int with_dv = 0;
     for (const auto& version : ManifestTable(table)["expect"]["versions"]) {
       int64_t v = version["version"];
@@ -126,8 +126,8 @@ TEST_F(InspectTest, DetailMatchesManifestForEveryReadableTable) {
     EXPECT_EQ(Int(row[Col(r, "min_reader_version")]), protocol["minReaderVersion"].get<int64_t>());
     EXPECT_EQ(Int(row[Col(r, "min_writer_version")]), protocol["minWriterVersion"].get<int64_t>());
     for (const char* key : {"readerFeatures", "writerFeatures"}) {
-      const Value& got = row[Col(r, key == std::string("readerFeatures") ? "reader_features"
-                                                                         : "writer_features")];
+      const Value& got =
+          row[Col(r, key == std::string("readerFeatures") ? "reader_features" : "writer_features")];
       if (!protocol.contains(key)) {
         EXPECT_TRUE(got.is_null()) << key;
         continue;
@@ -146,7 +146,8 @@ TEST_F(InspectTest, DetailMatchesManifestForEveryReadableTable) {
     nlohmann::json partition_columns = ManifestVersionKey(table, latest, "partition_columns");
     if (!partition_columns.is_null()) {
       std::vector<std::string> got;
-      for (const Value& c : *std::get<std::shared_ptr<ValueList>>(row[Col(r, "partition_columns")].v)) {
+      for (const Value& c :
+           *std::get<std::shared_ptr<ValueList>>(row[Col(r, "partition_columns")].v)) {
         got.push_back(Str(c));
       }
       EXPECT_EQ(got, partition_columns.get<std::vector<std::string>>());
@@ -160,9 +161,8 @@ TEST_F(InspectTest, DetailMatchesManifestForEveryReadableTable) {
 
 TEST_F(InspectTest, DetailAtOldVersion) {
   const std::string table = "delta-rs/simple_table";
-  auto result =
-      Query("SELECT version, num_files, size_bytes FROM delta_detail('" + TablePath(table) +
-            "', version := 1)");
+  auto result = Query("SELECT version, num_files, size_bytes FROM delta_detail('" +
+                      TablePath(table) + "', version := 1)");
   ASSERT_TRUE(result.ok()) << result.status();
   nlohmann::json v1 = ManifestVersion(table, 1);
   EXPECT_EQ(Int(result->rows[0][0]), 1);
@@ -178,7 +178,8 @@ TEST_F(InspectTest, HistoryListsEveryCommitNewestFirst) {
   ASSERT_EQ(result->rows.size(), static_cast<size_t>(latest + 1));
   for (int64_t i = 0; i <= latest; ++i) {
     EXPECT_EQ(Int(result->rows[i][0]), latest - i);
-    EXPECT_EQ(Str(result->rows[i][1]), RawCommitInfo(table, latest - i)["operation"].get<std::string>());
+    EXPECT_EQ(Str(result->rows[i][1]),
+              RawCommitInfo(table, latest - i)["operation"].get<std::string>());
   }
 }
 

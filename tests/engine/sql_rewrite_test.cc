@@ -27,8 +27,7 @@ TEST(SqlRewrite, DeltaBackquotedPathBecomesDeltaScan) {
 
 TEST(SqlRewrite, QuotesInPathsAreEscaped) {
   EXPECT_EQ(Rewritten("FROM delta.`/it's/``q```"), "FROM delta_scan('/it''s/`q`')");
-  EXPECT_EQ(Rewritten("FROM '/it''s' VERSION AS OF 2"),
-            "FROM delta_scan('/it''s', version := 2)");
+  EXPECT_EQ(Rewritten("FROM '/it''s' VERSION AS OF 2"), "FROM delta_scan('/it''s', version := 2)");
 }
 
 TEST(SqlRewrite, VersionAndTimestampAsOf) {
@@ -92,8 +91,9 @@ TEST(SqlRewrite, SyntaxErrorsInOurFormsNameWhatWasExpected) {
             "the statement");
   EXPECT_EQ(ErrorOf("SELECT * FROM '/t' TIMESTAMP AS OF 5"),
             "lake: expected a quoted timestamp after TIMESTAMP AS OF near \"5\" at position 36");
-  EXPECT_EQ(ErrorOf("DESCRIBE HISTORY t"),
-            "lake: expected a table reference (delta.`/path` or '/path') near \"t\" at position 18");
+  EXPECT_EQ(
+      ErrorOf("DESCRIBE HISTORY t"),
+      "lake: expected a table reference (delta.`/path` or '/path') near \"t\" at position 18");
   EXPECT_EQ(ErrorOf("DESCRIBE HISTORY '/t' LIMIT x"),
             "lake: expected a non-negative integer after LIMIT near \"x\" at position 29");
   EXPECT_EQ(ErrorOf("DESCRIBE HISTORY '/t' WHERE 1"),

@@ -39,8 +39,7 @@ TEST_F(SqlSyntaxTest, BareQuotedPathWithoutDeltaLogKeepsDuckDBBehaviour) {
   auto result = Query("SELECT * FROM '" + ConformanceDir() + "/dat'");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().message().find("lake:"), std::string::npos) << result.status();
-  EXPECT_NE(result.status().message().find("does not exist"), std::string::npos)
-      << result.status();
+  EXPECT_NE(result.status().message().find("does not exist"), std::string::npos) << result.status();
   ExpectStillUsable();
 }
 
@@ -58,8 +57,8 @@ TEST_F(SqlSyntaxTest, VersionAsOfMatchesManifestAtEveryVersion) {
                          std::to_string(v)),
                 expected);
       if (version.contains("rows")) {
-        auto rows = Query("SELECT * FROM " + DeltaRef(table) + " VERSION AS OF " +
-                          std::to_string(v));
+        auto rows =
+            Query("SELECT * FROM " + DeltaRef(table) + " VERSION AS OF " + std::to_string(v));
         ASSERT_TRUE(rows.ok()) << rows.status();
         EXPECT_EQ(CanonicalRows(*rows), ExpectedRows(version));
       }
@@ -80,18 +79,18 @@ TEST_F(SqlSyntaxTest, VersionAsOfInSubqueryJoinedWithLatestVersion) {
   int64_t expected = 0;
   for (int64_t id : old_ids) expected += static_cast<int64_t>(new_ids.count(id));
 
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM (SELECT id FROM " + DeltaRef(kSimple) +
-                     " VERSION AS OF 0) AS old JOIN " + DeltaRef(kSimple) +
-                     " AS cur ON old.id = cur.id"),
-            expected);
+  EXPECT_EQ(
+      QueryInt("SELECT count(*) FROM (SELECT id FROM " + DeltaRef(kSimple) +
+               " VERSION AS OF 0) AS old JOIN " + DeltaRef(kSimple) + " AS cur ON old.id = cur.id"),
+      expected);
   // The same version in a scalar subquery inside a predicate on the latest version.
   int64_t old_max = *old_ids.rbegin();
   int64_t expected_le = 0;
   for (int64_t id : new_ids) expected_le += id <= old_max ? 1 : 0;
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + QuotedRef(kSimple) +
-                     " WHERE id <= (SELECT max(id) FROM " + QuotedRef(kSimple) +
-                     " VERSION AS OF 0)"),
-            expected_le);
+  EXPECT_EQ(
+      QueryInt("SELECT count(*) FROM " + QuotedRef(kSimple) + " WHERE id <= (SELECT max(id) FROM " +
+               QuotedRef(kSimple) + " VERSION AS OF 0)"),
+      expected_le);
 }
 
 TEST_F(SqlSyntaxTest, ExplainOfVersionedScanIsPlanned) {
@@ -129,11 +128,11 @@ TEST_F(SqlSyntaxTest, TimestampAsOfNewestCommitReadsLatestVersion) {
   // newest of them the table is at its latest version, whatever order checkout wrote them.
   int64_t latest = ManifestTable(kSimple)["latest_version"];
   int64_t newest_ms = 0;
-  for (int64_t v = 0; v <= latest; ++v) newest_ms = std::max(newest_ms, CommitFileMtimeMs(kSimple, v));
+  for (int64_t v = 0; v <= latest; ++v)
+    newest_ms = std::max(newest_ms, CommitFileMtimeMs(kSimple, v));
   std::string ts = TimestampText(newest_ms * 1000);  // "YYYY-MM-DDTHH:MM:SS.ffffff", UTC
   ts[10] = ' ';
-  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + DeltaRef(kSimple) + " TIMESTAMP AS OF '" + ts +
-                     "'"),
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + DeltaRef(kSimple) + " TIMESTAMP AS OF '" + ts + "'"),
             ManifestVersion(kSimple, latest)["row_count"].get<int64_t>());
 }
 
@@ -192,7 +191,8 @@ TEST_F(SqlSyntaxTest, DescribeHistoryLimitKeepsNewest) {
   ASSERT_EQ(result->rows.size(), 1u);
   EXPECT_EQ(Int(result->rows[0][0]), ManifestTable(kAppend)["latest_version"].get<int64_t>());
   nlohmann::json info = RawCommitInfo(kAppend, 1);
-  EXPECT_EQ(Str(result->rows[0][Col(*result, "engine_info")]), info["engineInfo"].get<std::string>());
+  EXPECT_EQ(Str(result->rows[0][Col(*result, "engine_info")]),
+            info["engineInfo"].get<std::string>());
 }
 
 TEST_F(SqlSyntaxTest, DescribeHistoryAfterOtherStatements) {
@@ -230,8 +230,7 @@ TEST_F(SqlSyntaxTest, MissingTableNamesThePath) {
   auto result = Query("SELECT * FROM delta.`" + missing + "`");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kNotFound) << result.status();
-  EXPECT_NE(result.status().message().find("no-such-table"), std::string::npos)
-      << result.status();
+  EXPECT_NE(result.status().message().find("no-such-table"), std::string::npos) << result.status();
   ExpectStillUsable();
 }
 

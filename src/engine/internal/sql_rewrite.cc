@@ -99,7 +99,9 @@ Tokens Tokenize(std::string_view s) {
         return out;
       }
     } else if (c == '\'' || c == '"' || c == '`') {
-      Token t{c == '\'' ? TokKind::kString : c == '"' ? TokKind::kQuotedIdent : TokKind::kBacktick,
+      Token t{c == '\''  ? TokKind::kString
+              : c == '"' ? TokKind::kQuotedIdent
+                         : TokKind::kBacktick,
               i, i, ""};
       std::optional<size_t> end = ReadQuoted(s, i, static_cast<char>(c), false, t.value);
       if (!end) {
@@ -147,8 +149,8 @@ Tokens Tokenize(std::string_view s) {
       out.tokens.push_back({TokKind::kWord, start, i, std::string(s.substr(start, i - start))});
     } else if (std::isdigit(c)) {
       size_t start = i;
-      while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.' ||
-                              s[i] == '_')) {
+      while (i < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '.' || s[i] == '_')) {
         ++i;
       }
       out.tokens.push_back({TokKind::kNumber, start, i, std::string(s.substr(start, i - start))});
@@ -186,7 +188,8 @@ class Rewriter {
       size_t n = t_.size();
       if (tokenized.unterminated_quote == '`' && n >= 2 && IsPunct(t_, n - 1, '.') &&
           IsWord(t_, n - 2, "delta")) {
-        return Error({"lake: unterminated backquoted path after delta.", *tokenized.unterminated_at});
+        return Error(
+            {"lake: unterminated backquoted path after delta.", *tokenized.unterminated_at});
       }
       return {};
     }
@@ -310,21 +313,21 @@ class Rewriter {
       if (IsTimeTravelAt(i)) {
         // After a plain table name: DuckDB's AT clause (the catalog decides whether it
         // supports time travel). After anything else the clause has nothing to apply to.
-        bool after_name = i > 0 && (t_[i - 1].kind == TokKind::kWord ||
-                                    t_[i - 1].kind == TokKind::kQuotedIdent);
+        bool after_name =
+            i > 0 && (t_[i - 1].kind == TokKind::kWord || t_[i - 1].kind == TokKind::kQuotedIdent);
         if (!after_name) {
           return SyntaxError{
               StrCat("lake: expected a table reference (delta.`/path`, '/path' or a table name) "
-                     "before ", ToUpper(t_[i].value), " AS OF at position ", t_[i].begin + 1),
+                     "before ",
+                     ToUpper(t_[i].value), " AS OF at position ", t_[i].begin + 1),
               t_[i].begin};
         }
         auto tt = ParseTimeTravel(i);
         if (auto* e = std::get_if<SyntaxError>(&tt)) return *e;
         const TimeTravel& travel = std::get<TimeTravel>(tt);
-        std::string at = travel.version
-                             ? StrCat("AT (VERSION => ", *travel.version, ")")
-                             : StrCat("AT (TIMESTAMP => TIMESTAMP ",
-                                      QuoteSqlString(*travel.timestamp), ")");
+        std::string at = travel.version ? StrCat("AT (VERSION => ", *travel.version, ")")
+                                        : StrCat("AT (TIMESTAMP => TIMESTAMP ",
+                                                 QuoteSqlString(*travel.timestamp), ")");
         Replace(t_[i].begin, t_[travel.next - 1].end, at);
         i = travel.next;
         continue;
@@ -350,9 +353,9 @@ class Rewriter {
       i += 2;
     }
     if (IsPunct(t_, i, ';')) ++i;
-    if (i < t_.size()) return Expected(history ? "LIMIT or the end of the statement"
-                                               : "the end of the statement",
-                                       i);
+    if (i < t_.size())
+      return Expected(history ? "LIMIT or the end of the statement" : "the end of the statement",
+                      i);
     std::string call = StrCat("SELECT * FROM ", history ? "delta_history(" : "delta_detail(",
                               QuoteSqlString(ref->path));
     if (limit) call += StrCat(", \"limit\" := ", *limit);
