@@ -204,10 +204,12 @@ TEST_F(InspectTest, MissingTableAndVersionAreNotFound) {
   auto result = Query("SELECT * FROM delta_files('" + ConformanceDir() + "/no-such-table')");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kNotFound) << result.status();
+  EXPECT_FALSE(result.status().hint().empty()) << result.status();
 
   result = Query("SELECT * FROM " + Files("delta-rs/simple_table", 99));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kNotFound) << result.status();
+  EXPECT_FALSE(result.status().hint().empty()) << result.status();
 
   result = Query("SELECT * FROM delta_history(NULL)");
   ASSERT_FALSE(result.ok());
