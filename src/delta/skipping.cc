@@ -130,6 +130,9 @@ bool ParseStatsInto(std::string_view stats_json, const Schema& schema, std::stri
                     FileStats& out) {
   using namespace simdjson;
   thread_local ondemand::parser parser;
+  out.min_values.reserve(schema.fields.size());
+  out.max_values.reserve(schema.fields.size());
+  out.null_count.reserve(schema.fields.size());
   padded_string json(stats_json);
   ondemand::document doc;
   if (parser.iterate(json).get(doc)) return false;
@@ -150,7 +153,10 @@ bool ParseStatsInto(std::string_view stats_json, const Schema& schema, std::stri
       if (value.get_bool().get(b)) return false;
       out.tight_bounds = b;
     } else if (key == "minValues" || key == "maxValues" || key == "nullCount") {
-      std::string section(key);  // `key` points into the parser's buffer
+      enum class Section { kMin, kMax, kNulls };
+      const Section section = key == "minValues"   ? Section::kMin
+                              : key == "maxValues" ? Section::kMax
+                                                   : Section::kNulls;
       ondemand::object columns;
       if (value.get_object().get(columns)) return false;
       for (auto col_result : columns) {
@@ -161,7 +167,7 @@ bool ParseStatsInto(std::string_view stats_json, const Schema& schema, std::stri
         const StructField* f = FieldForStatsKey(schema, mode, col_key);
         ondemand::value col_value = col.value();
         if (f == nullptr || !f->type.is_primitive()) continue;  // skipped by the iterator
-        if (section == "nullCount") {
+        if (section == Section::kNulls) {
           int64_t n;
           simdjson::ondemand::json_type jt;
           if (col_value.type().get(jt)) return false;
@@ -173,7 +179,7 @@ bool ParseStatsInto(std::string_view stats_json, const Schema& schema, std::stri
         if (f->type.kind == TypeKind::kString && HasCollation(*f)) continue;
         std::optional<Literal> lit = ReadStatValue(col_value, f->type);
         if (!lit) continue;
-        auto& dest = section == "minValues" ? out.min_values : out.max_values;
+        auto& dest = section == Section::kMin ? out.min_values : out.max_values;
         dest.emplace_back(f->name, std::move(*lit));
       }
     }
