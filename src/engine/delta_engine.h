@@ -16,6 +16,8 @@
 
 namespace lake::engine {
 
+// `db` below must be a Database returned by Database::Open (the only implementation).
+//
 // Returns a CheckpointReader that reads Parquet checkpoint parts, V2 checkpoints and sidecars
 // with `db`'s DuckDB (DuckDB's own Parquet reader, vectors read directly: no per-value boxing).
 // `db` must outlive the reader. Thread-safe: each call uses its own connection. A store

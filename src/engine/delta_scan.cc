@@ -224,6 +224,12 @@ duckdb::Value LiteralToDuckValue(const delta::Literal& literal, const delta::Dat
         } else if constexpr (std::is_same_v<T, std::string>) {
           return duckdb::Value(v);
         } else if constexpr (std::is_same_v<T, delta::Decimal>) {
+          // Value::DECIMAL(hugeint_t) is only for widths above 18.
+          if (type.precision <= 18) {
+            return duckdb::Value::DECIMAL(static_cast<int64_t>(v.unscaled),
+                                          static_cast<uint8_t>(type.precision),
+                                          static_cast<uint8_t>(type.scale));
+          }
           duckdb::hugeint_t h;
           h.lower = static_cast<uint64_t>(v.unscaled);
           h.upper = static_cast<int64_t>(v.unscaled >> 64);
@@ -490,20 +496,6 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
 // ---------------------------------------------------------------------------------------------
 // The bound table: immutable, shared by every copy of the file list.
 
-struct BoundTable {
-  std::unique_ptr<delta::Engine> engine;
-  delta::SnapshotPtr snapshot;
-  std::string table_uri;
-  std::vector<std::string> names;
-  std::vector<LogicalType> types;
-  std::vector<const delta::StructField*> fields;  // per column
-  std::vector<MultiFileColumnDefinition> schema;
-  // Per column: the key in add.partitionValues, or empty when not a partition column.
-  std::vector<std::string> partition_keys;
-  std::vector<std::string> file_paths;  // per snapshot file: the path DuckDB opens
-  std::unique_ptr<delta::FileSkipper> skipper;
-};
-
 std::optional<int64_t> NumRecords(const std::optional<std::string>& stats) {
   if (!stats) return std::nullopt;
   size_t pos = stats->find("\"numRecords\"");
@@ -519,6 +511,39 @@ std::optional<int64_t> NumRecords(const std::optional<std::string>& stats) {
   }
   return ParseInt64(std::string_view(*stats).substr(pos, end - pos));
 }
+
+struct BoundTable {
+  std::unique_ptr<delta::Engine> engine;
+  delta::SnapshotPtr snapshot;
+  std::string table_uri;
+  std::vector<std::string> names;
+  std::vector<LogicalType> types;
+  std::vector<const delta::StructField*> fields;  // per column
+  std::vector<MultiFileColumnDefinition> schema;
+  // Per column: the key in add.partitionValues, or empty when not a partition column.
+  std::vector<std::string> partition_keys;
+  std::vector<std::string> file_paths;  // per snapshot file: the path DuckDB opens
+  std::unique_ptr<delta::FileSkipper> skipper;
+
+  // Returns the live rows (numRecords minus deleted) per snapshot file, -1 where unknown.
+  // Computed once, on first use: the optimizer may ask for cardinality several times.
+  const std::vector<int64_t>& LiveRecords() const {
+    std::call_once(live_records_once_, [this] {
+      const auto& files = snapshot->files();
+      live_records_.reserve(files.size());
+      for (const delta::AddFile& add : files) {
+        std::optional<int64_t> n = NumRecords(add.stats);
+        int64_t deleted = add.deletion_vector ? add.deletion_vector->cardinality : 0;
+        live_records_.push_back(n ? std::max<int64_t>(*n - deleted, 0) : -1);
+      }
+    });
+    return live_records_;
+  }
+
+ private:
+  mutable std::once_flag live_records_once_;
+  mutable std::vector<int64_t> live_records_;
+};
 
 Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db,
                                                     const std::string& path,
@@ -692,15 +717,11 @@ class DeltaFileList final : public duckdb::MultiFileList {
 
   duckdb::unique_ptr<duckdb::NodeStatistics> GetCardinality(ClientContext& context) override {
     if (!table_) return nullptr;
-    const auto& files = table_->snapshot->files();
+    const std::vector<int64_t>& live = table_->LiveRecords();
     idx_t total = 0;
     for (idx_t file_idx : selected_) {
-      std::optional<int64_t> n = NumRecords(files[file_idx].stats);
-      if (!n) return nullptr;  // unknown for one file: let DuckDB estimate
-      int64_t live = *n - (files[file_idx].deletion_vector
-                               ? files[file_idx].deletion_vector->cardinality
-                               : 0);
-      total += static_cast<idx_t>(std::max<int64_t>(live, 0));
+      if (live[file_idx] < 0) return nullptr;  // unknown for one file: let DuckDB estimate
+      total += static_cast<idx_t>(live[file_idx]);
     }
     return duckdb::make_uniq<duckdb::NodeStatistics>(total, total);
   }

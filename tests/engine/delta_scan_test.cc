@@ -217,6 +217,21 @@ TEST_F(DeltaScanTest, SessionsOnSeveralThreadsScanConcurrently) {
   for (int t = 0; t < kThreads; ++t) EXPECT_EQ(errors[t], "") << "thread " << t;
 }
 
+TEST_F(DeltaScanTest, EstimatesCardinalityFromStatsMinusDeletedRows) {
+  // table-with-dv-small v1: one file, numRecords 10, a DV deleting 2 (manifest row_count 8).
+  const std::string table = "delta-rs/table-with-dv-small";
+  int64_t expected = ManifestTable(table)["expect"]["versions"][1]["row_count"];
+  auto plan = Query("EXPLAIN SELECT * FROM " + Scan(table, 1));
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::string text;
+  for (const auto& row : plan->rows) {
+    for (const auto& v : row) {
+      if (auto* s = std::get_if<std::string>(&v.v)) text += *s;
+    }
+  }
+  EXPECT_NE(text.find("~" + std::to_string(expected) + " row"), std::string::npos) << text;
+}
+
 TEST_F(DeltaScanTest, ReturnsTheLogicalColumnNames) {
   const std::string table = "delta-spark-golden/table-with-columnmapping-mode-name";
   auto result = Query("SELECT * FROM " + Scan(table) + " LIMIT 0");
