@@ -77,7 +77,9 @@ std::vector<TableCase> LoadTables() {
   return cases;
 }
 
-engine::Database& Db() {
+// The one engine shared by all tests (opening DuckDB per test would dominate the run); null
+// if it cannot be opened, which fails every test in SetUp.
+engine::Database* Db() {
   static std::unique_ptr<engine::Database> db = [] {
     Result<std::unique_ptr<engine::Database>> opened = engine::Database::Open();
     if (!opened.ok()) {
@@ -86,7 +88,7 @@ engine::Database& Db() {
     }
     return std::move(opened).value();
   }();
-  return *db;
+  return db.get();
 }
 
 std::string SqlString(const std::string& s) {
@@ -126,7 +128,7 @@ std::string Join(const std::vector<std::string>& v) {
 // Loads the snapshot of the table in `dir` through lake's Delta core (checkpoints read by the
 // engine's DuckDB).
 Result<delta::SnapshotPtr> LoadSnapshotOf(const std::string& dir, std::optional<int64_t> version) {
-  return engine::LoadTableSnapshot(Db(), dir, version);
+  return engine::LoadTableSnapshot(*Db(), dir, version);
 }
 
 // Runs `sql` and keeps every row as its comparison text (and exact text when asked), without
@@ -238,8 +240,8 @@ class Table : public testing::TestWithParam<TableCase> {
     const TableCase& c = GetParam();
     ASSERT_TRUE(c.load_error.empty()) << c.load_error;
     dir_ = kCorpusDir + "/" + c.entry["path"].get<std::string>();
-    ASSERT_NE(&Db(), nullptr);
-    Result<std::unique_ptr<engine::Session>> session = Db().Connect();
+    ASSERT_NE(Db(), nullptr);
+    Result<std::unique_ptr<engine::Session>> session = Db()->Connect();
     ASSERT_TRUE(session.ok()) << session.status();
     session_ = std::move(session).value();
   }
