@@ -770,7 +770,7 @@ Result<ActionBatch> ParseJsonActions(std::string_view ndjson, std::string_view f
     size_t capacity = 0;
   };
   thread_local ThreadState state;
-  constexpr size_t kMaxCachedBuffer = size_t{64} << 20;
+  constexpr size_t kMaxCachedBuffer = size_t{8} << 20;  // bigger files: a one-off buffer
   const size_t needed = ndjson.size() + simdjson::SIMDJSON_PADDING;
   std::unique_ptr<char[]> oversized;
   char* data = nullptr;
