@@ -298,6 +298,28 @@ TEST_F(DeltaScanTest, PrunedPlansReturnTheSameRows) {
   EXPECT_EQ(count("10 <= col1 AND 30 > col1"), col1_range);
 }
 
+TEST_F(DeltaScanTest, FiltersApplyToTheRightColumnWhateverTheProjection) {
+  // Filters are keyed by position in the scan's projection: a mix-up would prune on the
+  // wrong column (here col1 = 1 instead of part = 1) and silently drop rows.
+  const std::string table = "delta-spark-golden/dv-partitioned-with-checkpoint";
+  const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();
+  std::vector<std::string> expected_part1, expected_col1;
+  for (const auto& row : latest["rows"]) {
+    if (row[0] == 1) expected_part1.push_back(nlohmann::json::array({row[1], row[0]}).dump());
+    if (!row[1].is_null() && row[1] >= 40) {
+      expected_col1.push_back(nlohmann::json::array({row[2], row[0], row[1]}).dump());
+    }
+  }
+  std::sort(expected_part1.begin(), expected_part1.end());
+  std::sort(expected_col1.begin(), expected_col1.end());
+  auto part1 = Query("SELECT col1, part FROM " + Scan(table) + " WHERE part = 1");
+  ASSERT_TRUE(part1.ok()) << part1.status();
+  EXPECT_EQ(CanonicalRows(*part1), expected_part1);
+  auto col1 = Query("SELECT col2, part, col1 FROM " + Scan(table) + " WHERE col1 >= 40");
+  ASSERT_TRUE(col1.ok()) << col1.status();
+  EXPECT_EQ(CanonicalRows(*col1), expected_col1);
+}
+
 TEST_F(DeltaScanTest, PrunesFilesByStatsBeforeOpeningThem) {
   const std::string table = "delta-spark-golden/basic-with-inserts-deletes-checkpoint";
   const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();
