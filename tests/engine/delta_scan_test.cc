@@ -3,6 +3,7 @@
 // values come from the conformance manifest (an independent reader), never from lake.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 #include "engine/database.h"
@@ -166,6 +167,26 @@ TEST_F(DeltaScanTest, GroupByPartitionColumnUsesPartitionedAggregate) {
     }
   }
   EXPECT_NE(text.find("PARTITIONED_AGGREGATE"), std::string::npos) << text;
+
+  // And the partitioned aggregate computes the right groups.
+  const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();
+  std::map<int64_t, std::pair<int64_t, int64_t>> expected;  // part -> (count, sum(col1))
+  for (const auto& row : latest["rows"]) {
+    auto& [count, sum] = expected[row[0].get<int64_t>()];
+    ++count;
+    if (!row[1].is_null()) sum += row[1].get<int64_t>();
+  }
+  auto groups = Query("SELECT part, count(*), sum(col1)::BIGINT FROM " + Scan(table) +
+                      " GROUP BY part ORDER BY part");
+  ASSERT_TRUE(groups.ok()) << groups.status();
+  ASSERT_EQ(groups->rows.size(), expected.size());
+  size_t i = 0;
+  for (const auto& [part, agg] : expected) {
+    const auto& row = groups->rows[i++];
+    EXPECT_EQ(std::get<int64_t>(row[0].v), part);
+    EXPECT_EQ(std::get<int64_t>(row[1].v), agg.first) << "part " << part;
+    EXPECT_EQ(std::get<int64_t>(row[2].v), agg.second) << "part " << part;
+  }
 }
 
 TEST_F(DeltaScanTest, VariantColumnIsNotSupportedByName) {
