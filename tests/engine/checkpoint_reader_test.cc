@@ -113,6 +113,26 @@ TEST_F(CheckpointReaderTest, ReadsV2CheckpointSidecarsAndCheckpointMetadata) {
   EXPECT_EQ(adds, (*v2)["num_files"].get<size_t>());
 }
 
+TEST_F(CheckpointReaderTest, RendersStatsParsedAsJsonWhenStatsIsAbsent) {
+  // delta-rs 1.2.1 wrote only add.stats_parsed in this checkpoint.
+  const std::string table = "delta-rs/delta-1.2.1-only-struct-stats";
+  auto store = storage::LocalStore::Open(TablePath(table));
+  ASSERT_TRUE(store.ok());
+  auto batch = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  const nlohmann::json* v10 = ManifestVersion(ManifestTable(table), 10);
+  ASSERT_NE(v10, nullptr);
+  ASSERT_EQ(batch->adds.size(), (*v10)["num_files"].get<size_t>());
+  int64_t records = 0;
+  for (const auto& add : batch->adds) {
+    ASSERT_TRUE(add.stats.has_value()) << add.path;
+    auto stats = nlohmann::json::parse(*add.stats);
+    records += stats["numRecords"].get<int64_t>();
+    EXPECT_TRUE(stats["minValues"].is_object());
+  }
+  EXPECT_EQ(records, (*v10)["row_count"].get<int64_t>());
+}
+
 TEST_F(CheckpointReaderTest, CopiesFilesOfNonLocalStores) {
   const std::string table = "delta-spark-golden/multi-part-checkpoint";
   const std::string key = "_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet";
