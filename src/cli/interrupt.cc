@@ -15,9 +15,13 @@ namespace {
 int g_pipe[2] = {-1, -1};
 std::atomic<bool> g_query_running{false};
 std::atomic<int> g_interrupts{0};
+std::atomic<bool> g_exit_when_idle{true};
 
 void OnSigint(int) {
-  if (!g_query_running.load()) _exit(130);
+  if (!g_query_running.load()) {
+    if (g_exit_when_idle.load()) _exit(130);
+    return;
+  }
   if (g_interrupts.fetch_add(1) >= 1) _exit(130);  // (3) second Ctrl-C: stop waiting
   char c = 'i';
   ssize_t ignored = write(g_pipe[1], &c, 1);
@@ -40,6 +44,8 @@ void InstallInterruptHandler() {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
 }
+
+void SetExitOnIdleInterrupt(bool exit) { g_exit_when_idle.store(exit); }
 
 InterruptScope::InterruptScope(engine::Session& session) : session_(session) {
   g_interrupts.store(0);

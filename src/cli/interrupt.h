@@ -1,7 +1,8 @@
 // Ctrl-C handling (STYLE.md §11: exit 130, the table stays at its last commit).
 //
 //  (1) InstallInterruptHandler() runs once, at startup. While no query runs, SIGINT ends
-//      the process with exit code 130 (nothing is half-done between queries).
+//      the process with exit code 130 (nothing is half-done between queries), except in
+//      the interactive shell (SetExitOnIdleInterrupt(false)).
 //  (2) While an InterruptScope is alive, SIGINT instead asks its Session to stop: the
 //      handler only writes a byte to a pipe (all a signal handler may safely do); a watcher
 //      thread owned by the scope reads it and calls Session::Interrupt(). The query then
@@ -18,6 +19,11 @@
 namespace lake::cli {
 
 void InstallInterruptHandler();
+
+// Sets what Ctrl-C does while no query runs: exit 130 (the default), or nothing — for the
+// interactive shell, where a Ctrl-C that lands just after a query ended (before the line
+// editor owns the terminal again) must not end the session.
+void SetExitOnIdleInterrupt(bool exit);
 
 // Routes Ctrl-C to `session` for the scope's lifetime. Single-threaded; not nestable.
 class InterruptScope {

@@ -8,6 +8,7 @@
 
 #include "base/strings.h"
 #include "cli/errors.h"
+#include "cli/interrupt.h"
 #include "cli/sql_text.h"
 
 namespace lake::cli {
@@ -81,6 +82,7 @@ int RunShell(engine::Session& session, LineReader& reader, ShellOptions options,
   // A piped script is not something the user typed: keep it out of the history.
   History history(interactive ? options.history_path : std::string(), reader);
   if (interactive) {
+    SetExitOnIdleInterrupt(false);
     out << "lake shell. Statements end with ';'. Type .help for help, .quit to leave.\n";
     out.flush();
   }

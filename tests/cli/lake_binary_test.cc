@@ -235,18 +235,25 @@ std::vector<std::string> SortedDumps(const std::vector<json>& rows) {
   return out;
 }
 
-// Reads `table` at its latest version with `lake sql --format jsonl` and compares the rows
-// with the manifest's, as multisets.
-void ExpectJsonlRowsMatchManifest(const std::string& table_path, const std::string& from) {
+// Reads `from` (a reference to `table_path`) with `lake sql --format jsonl` and compares
+// the rows with the manifest's at `version` (default: the latest), as multisets.
+void ExpectJsonlRowsMatchManifest(const std::string& table_path, const std::string& from,
+                                  int64_t version = -1) {
   const json* table = FindTable(table_path);
   ASSERT_NE(table, nullptr) << table_path << " is not in the manifest";
   const json& versions = (*table)["expect"]["versions"];
-  const json& latest = versions.back();
-  // A version entry lists "columns" only when the schema changed: take the newest one.
+  const json* latest = &versions.back();
+  // A version entry lists "columns" only when the schema changed: take the newest one at
+  // or before the version read.
   json columns;
   for (const json& v : versions) {
     if (v.contains("columns")) columns = v["columns"];
+    if (v["version"] == version) {
+      latest = &v;
+      break;
+    }
   }
+  ASSERT_TRUE(version < 0 || (*latest)["version"] == version) << "no version " << version;
   std::vector<std::string> names, types;
   for (const json& c : columns) {
     names.push_back(c["name"]);
@@ -264,12 +271,12 @@ void ExpectJsonlRowsMatchManifest(const std::string& table_path, const std::stri
     }
     got.push_back(row);
   }
-  for (const json& row : latest["rows"]) {
+  for (const json& row : (*latest)["rows"]) {
     json canon = json::array();
     for (size_t i = 0; i < names.size(); ++i) canon.push_back(CanonicalExpected(row[i], types[i]));
     want.push_back(canon);
   }
-  EXPECT_EQ(got.size(), latest["row_count"].get<size_t>());
+  EXPECT_EQ(got.size(), (*latest)["row_count"].get<size_t>());
   EXPECT_EQ(SortedDumps(got), SortedDumps(want));
 }
 
@@ -365,6 +372,59 @@ TEST(LakeSql, BadSqlIsBadUsage) {
   RunResult r = RunLake({"sql", "SELEKT 1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, StartsWith("error: "));
+}
+
+TEST(LakeSql, DeltaBacktickReferenceMatchesManifest) {
+  ExpectJsonlRowsMatchManifest("dat/basic_append",
+                               "delta.`" + kCorpus + "/dat/basic_append`");
+}
+
+TEST(LakeSql, TimeTravelMatchesManifestAtEveryVersion) {
+  // dat/with_schema_change: version 1 replaced the schema, so each version has its own.
+  for (const std::string table : {"dat/basic_append", "dat/with_schema_change"}) {
+    for (const json& v : (*FindTable(table))["expect"]["versions"]) {
+      int64_t version = v["version"].get<int64_t>();
+      SCOPED_TRACE(table + " version " + std::to_string(version));
+      ExpectJsonlRowsMatchManifest(
+          table, "delta.`" + kCorpus + "/" + table + "` VERSION AS OF " + std::to_string(version),
+          version);
+    }
+  }
+}
+
+TEST(LakeTable, HistoryListsCommitsNewestFirst) {
+  // dat/basic_append: commits 0 and 1 (manifest latest_version 1).
+  std::string path = kCorpus + "/dat/basic_append";
+  RunResult r = RunLake({"table", "history", path, "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> rows = ParseLines(r.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["version"], 1);
+  EXPECT_EQ(rows[1]["version"], 0);
+  RunResult limited = RunLake({"table", "history", path, "--limit", "1", "--format", "jsonl"});
+  ASSERT_EQ(limited.exit_code, 0) << limited.err;
+  ASSERT_EQ(ParseLines(limited.out).size(), 1u);
+  EXPECT_EQ(ParseLines(limited.out)[0]["version"], 1);
+  RunResult table = RunLake({"table", "history", path});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, HasSubstr("2 rows"));
+}
+
+TEST(LakeTable, FilesAtAVersionMatchesManifestFileCount) {
+  const json* t = FindTable("dat/basic_append");
+  ASSERT_NE(t, nullptr);
+  for (const json& v : (*t)["expect"]["versions"]) {
+    RunResult r = RunLake({"table", "files", kCorpus + "/dat/basic_append", "--version",
+                           std::to_string(v["version"].get<int>()), "--format", "jsonl"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(ParseLines(r.out).size(), v["num_files"].get<size_t>()) << "version " << v["version"];
+  }
+}
+
+TEST(LakeTable, DetailExitsZero) {
+  RunResult r = RunLake({"table", "detail", kCorpus + "/dat/basic_append", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["rows"].size(), 1u);
 }
 
 TEST(LakeTable, MissingTableExitsNotFound) {

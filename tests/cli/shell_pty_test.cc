@@ -88,34 +88,41 @@ TEST(ShellPty, MultiLineStatementHistoryAndCtrlC) {
   {
     PtyShell shell(home);
     ASSERT_TRUE(shell.started());
-    shell.ReadUntil("lake> ");
+    // "lake> " followed by the erase-line code is a freshly drawn, empty prompt: the editor
+    // has the terminal in raw mode again, so keys typed now reach it as keys.
+    const std::string kFreshPrompt = "lake> \x1b[0K";
+    shell.ReadUntil(kFreshPrompt);
     // A statement over two lines: the second prompt is the continuation prompt.
     shell.Type("SELECT 40 + 2\r");
     shell.ReadUntil("..> ");
     shell.Type("AS answer;\r");
-    std::string result = shell.ReadUntil("1 row");
+    std::string result = shell.ReadUntil(kFreshPrompt);
     EXPECT_THAT(result, HasSubstr("│ answer  │"));
     EXPECT_THAT(result, HasSubstr("│      42 │"));
     // Ctrl-C at the prompt drops the half-typed line; nothing runs.
     shell.Type("SELECT 'dropped'\x03");
     shell.ReadUntil("^C");
+    shell.ReadUntil(kFreshPrompt);
     // Up arrow recalls the previous statement (folded onto one line); edit it: Home, then
     // Delete the 'S' and type it back, then run it.
     shell.Type("\x1b[A\x1b[H\x1b[3~S\r");
-    result = shell.ReadUntil("1 row");
+    result = shell.ReadUntil(kFreshPrompt);
     EXPECT_THAT(result, HasSubstr("│      42 │"));
     EXPECT_THAT(result, ::testing::Not(HasSubstr("dropped")));
-    // Dot commands change the format; type-ahead is kept. (The progress line needs the
-    // table format back: it never shows in JSON formats.)
-    shell.Type(".format jsonl\rSELECT 7 AS seven;\r");
-    EXPECT_THAT(shell.ReadUntil("{\"seven\":7}"), HasSubstr("{\"seven\":7}"));
+    // Dot commands change the format.
+    shell.Type(".format jsonl\r");
+    shell.ReadUntil(kFreshPrompt);
+    shell.Type("SELECT 7 AS seven;\r");
+    EXPECT_THAT(shell.ReadUntil(kFreshPrompt), HasSubstr("{\"seven\":7}"));
     // Ctrl-C during a long query stops the query, not the shell. The progress line shows
-    // after a second of running: only then is the terminal back in its normal mode, where
-    // Ctrl-C is a signal rather than a key for the line editor.
-    shell.Type(".format table\rSELECT count(*) FROM range(1000000000000) a;\r");
+    // after a second of running (in table format; never in JSON formats): only then is the
+    // terminal back in its normal mode, where Ctrl-C is a signal, not a key for the editor.
+    shell.Type(".format table\r");
+    shell.ReadUntil(kFreshPrompt);
+    shell.Type("SELECT count(*) FROM range(1000000000000) a;\r");
     shell.ReadUntil("running");
     shell.Type("\x03");
-    result = shell.ReadUntil("lake> ");
+    result = shell.ReadUntil(kFreshPrompt);
     EXPECT_THAT(result, HasSubstr("error: interrupted"));
     shell.Type(".quit\r");
     EXPECT_EQ(shell.Wait(), 0);
