@@ -38,8 +38,8 @@ struct LineError {
 
 // raw_json_token() of a scalar runs up to the next token, trailing whitespace included.
 std::string_view TrimJsonText(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' ||
-                        s.back() == '\t')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) {
     s.remove_suffix(1);
   }
   return s;
@@ -78,8 +78,9 @@ class LineParser {
 
   Status Fail(std::string_view what) const {
     return Status::Corruption(StrCat(file_name_, ": line ", line_no_, ": ", what))
-        .WithHint("the log file is damaged or was not written by a Delta writer; restore it "
-                  "from a backup, or read an earlier version");
+        .WithHint(
+            "the log file is damaged or was not written by a Delta writer; restore it "
+            "from a backup, or read an earlier version");
   }
   static std::string JsonError(error_code err) {
     return StrCat("malformed JSON (", simdjson::error_message(err), ")");
@@ -95,8 +96,8 @@ class LineParser {
   static std::optional<LineError> ReadString(od::value& v, std::string& out, const char* name) {
     std::string_view s;
     if (auto err = v.get_string().get(s)) {
-      return LineError{StrCat("field '", name, "' must be a string (", simdjson::error_message(err),
-                              ")")};
+      return LineError{
+          StrCat("field '", name, "' must be a string (", simdjson::error_message(err), ")")};
     }
     out.assign(s.data(), s.size());
     return std::nullopt;
@@ -134,8 +135,8 @@ class LineParser {
         out = static_cast<int64_t>(d);
         return std::nullopt;
       }
-      return LineError{StrCat("field '", name, "' must be an integer (",
-                              simdjson::error_message(err), ")")};
+      return LineError{
+          StrCat("field '", name, "' must be an integer (", simdjson::error_message(err), ")")};
     }
     return std::nullopt;
   }
@@ -174,8 +175,8 @@ class LineParser {
       return LineError{StrCat("field '", name, "' must be a boolean")};
     }
     if (auto err = v.get_bool().get(out)) {
-      return LineError{StrCat("field '", name, "' must be a boolean (",
-                              simdjson::error_message(err), ")")};
+      return LineError{
+          StrCat("field '", name, "' must be a boolean (", simdjson::error_message(err), ")")};
     }
     return std::nullopt;
   }
@@ -223,8 +224,8 @@ class LineParser {
     if (IsNull(v)) return std::nullopt;
     od::object obj;
     if (auto err = v.get_object().get(obj)) {
-      return LineError{StrCat("field '", name, "' must be an object (", simdjson::error_message(err),
-                              ")")};
+      return LineError{
+          StrCat("field '", name, "' must be an object (", simdjson::error_message(err), ")")};
     }
     for (auto fr : obj) {
       od::field f;
@@ -244,8 +245,8 @@ class LineParser {
     if (IsNull(v)) return std::nullopt;
     od::object obj;
     if (auto err = v.get_object().get(obj)) {
-      return LineError{StrCat("field 'partitionValues' must be an object (",
-                              simdjson::error_message(err), ")")};
+      return LineError{
+          StrCat("field 'partitionValues' must be an object (", simdjson::error_message(err), ")")};
     }
     for (auto fr : obj) {
       od::field f;
@@ -266,8 +267,8 @@ class LineParser {
     if (IsNull(v)) return std::nullopt;
     od::array arr;
     if (auto err = v.get_array().get(arr)) {
-      return LineError{StrCat("field '", name, "' must be an array (", simdjson::error_message(err),
-                              ")")};
+      return LineError{
+          StrCat("field '", name, "' must be an array (", simdjson::error_message(err), ")")};
     }
     for (auto er : arr) {
       od::value e;
@@ -279,16 +280,16 @@ class LineParser {
     return std::nullopt;
   }
 
-  static std::optional<LineError> ReadDeletionVector(
-      od::value& v, std::optional<DeletionVectorDescriptor>& out) {
+  static std::optional<LineError> ReadDeletionVector(od::value& v,
+                                                     std::optional<DeletionVectorDescriptor>& out) {
     if (IsNull(v)) {
       out.reset();
       return std::nullopt;
     }
     od::object obj;
     if (auto err = v.get_object().get(obj)) {
-      return LineError{StrCat("field 'deletionVector' must be an object (",
-                              simdjson::error_message(err), ")")};
+      return LineError{
+          StrCat("field 'deletionVector' must be an object (", simdjson::error_message(err), ")")};
     }
     DeletionVectorDescriptor dv;
     bool has_type = false, has_path = false;
@@ -302,8 +303,8 @@ class LineParser {
         std::string s;
         if (auto e = ReadString(fv, s, "deletionVector.storageType")) return e;
         if (s.size() != 1) {
-          return LineError{StrCat("deletionVector.storageType must be one character, got '", s,
-                                  "'")};
+          return LineError{
+              StrCat("deletionVector.storageType must be one character, got '", s, "'")};
         }
         dv.storage_type = s[0];
         has_type = true;
@@ -403,18 +404,20 @@ class LineParser {
   // Opens `v` as the object of action `name`.
   static std::optional<LineError> OpenObject(od::value& v, od::object& obj) {
     if (auto err = v.get_object().get(obj)) {
-      return LineError{StrCat("the action must be a JSON object (", simdjson::error_message(err),
-                              ")")};
+      return LineError{
+          StrCat("the action must be a JSON object (", simdjson::error_message(err), ")")};
     }
     return std::nullopt;
   }
 
-#define LAKE_FIELD_(expr)      \
-  do {                         \
+// Returns the LineError of `expr`, if any, from the enclosing reader (a macro because it
+// returns from the caller).
+#define LAKE_FIELD_(expr)            \
+  do {                               \
     if (auto e_ = (expr)) return e_; \
   } while (0)
 
-// Calls fn(key, value) for each field of `obj`; stops at the first error fn returns.
+  // Calls fn(key, value) for each field of `obj`; stops at the first error fn returns.
   template <typename Fn>
   static std::optional<LineError> ForEachField(od::object& obj, Fn&& fn) {
     for (auto field_result : obj) {
@@ -431,33 +434,35 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_path = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "path") {
-        LAKE_FIELD_(ReadString(fv, add.path, "path"));
-        has_path = true;
-      } else if (k == "partitionValues") {
-        LAKE_FIELD_(ReadPartitionValues(fv, add.partition_values));
-      } else if (k == "size") {
-        LAKE_FIELD_(ReadInt64(fv, add.size, "size"));
-      } else if (k == "modificationTime") {
-        LAKE_FIELD_(ReadInt64(fv, add.modification_time, "modificationTime"));
-      } else if (k == "dataChange") {
-        LAKE_FIELD_(ReadBool(fv, add.data_change, "dataChange"));
-      } else if (k == "stats") {
-        LAKE_FIELD_(ReadOptString(fv, add.stats, "stats"));
-      } else if (k == "tags") {
-        LAKE_FIELD_(ReadStringMap(fv, add.tags, "tags"));
-      } else if (k == "deletionVector") {
-        LAKE_FIELD_(ReadDeletionVector(fv, add.deletion_vector));
-      } else if (k == "baseRowId") {
-        LAKE_FIELD_(ReadOptInt64(fv, add.base_row_id, "baseRowId"));
-      } else if (k == "defaultRowCommitVersion") {
-        LAKE_FIELD_(ReadOptInt64(fv, add.default_row_commit_version, "defaultRowCommitVersion"));
-      } else if (k == "clusteringProvider") {
-        LAKE_FIELD_(ReadOptString(fv, add.clustering_provider, "clusteringProvider"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "path") {
+            LAKE_FIELD_(ReadString(fv, add.path, "path"));
+            has_path = true;
+          } else if (k == "partitionValues") {
+            LAKE_FIELD_(ReadPartitionValues(fv, add.partition_values));
+          } else if (k == "size") {
+            LAKE_FIELD_(ReadInt64(fv, add.size, "size"));
+          } else if (k == "modificationTime") {
+            LAKE_FIELD_(ReadInt64(fv, add.modification_time, "modificationTime"));
+          } else if (k == "dataChange") {
+            LAKE_FIELD_(ReadBool(fv, add.data_change, "dataChange"));
+          } else if (k == "stats") {
+            LAKE_FIELD_(ReadOptString(fv, add.stats, "stats"));
+          } else if (k == "tags") {
+            LAKE_FIELD_(ReadStringMap(fv, add.tags, "tags"));
+          } else if (k == "deletionVector") {
+            LAKE_FIELD_(ReadDeletionVector(fv, add.deletion_vector));
+          } else if (k == "baseRowId") {
+            LAKE_FIELD_(ReadOptInt64(fv, add.base_row_id, "baseRowId"));
+          } else if (k == "defaultRowCommitVersion") {
+            LAKE_FIELD_(
+                ReadOptInt64(fv, add.default_row_commit_version, "defaultRowCommitVersion"));
+          } else if (k == "clusteringProvider") {
+            LAKE_FIELD_(ReadOptString(fv, add.clustering_provider, "clusteringProvider"));
+          }
+          return std::nullopt;
+        }));
     if (!has_path) return LineError{"required field 'path' is missing"};
     return std::nullopt;
   }
@@ -466,36 +471,37 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_path = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "path") {
-        LAKE_FIELD_(ReadString(fv, rm.path, "path"));
-        has_path = true;
-      } else if (k == "deletionTimestamp") {
-        LAKE_FIELD_(ReadOptInt64(fv, rm.deletion_timestamp, "deletionTimestamp"));
-      } else if (k == "dataChange") {
-        LAKE_FIELD_(ReadBool(fv, rm.data_change, "dataChange"));
-      } else if (k == "extendedFileMetadata") {
-        LAKE_FIELD_(ReadOptBool(fv, rm.extended_file_metadata, "extendedFileMetadata"));
-      } else if (k == "partitionValues") {
-        if (IsNull(fv)) return std::nullopt;
-        PartitionValues pv;
-        LAKE_FIELD_(ReadPartitionValues(fv, pv));
-        rm.partition_values = std::move(pv);
-      } else if (k == "size") {
-        LAKE_FIELD_(ReadOptInt64(fv, rm.size, "size"));
-      } else if (k == "stats") {
-        LAKE_FIELD_(ReadOptString(fv, rm.stats, "stats"));
-      } else if (k == "tags") {
-        LAKE_FIELD_(ReadStringMap(fv, rm.tags, "tags"));
-      } else if (k == "deletionVector") {
-        LAKE_FIELD_(ReadDeletionVector(fv, rm.deletion_vector));
-      } else if (k == "baseRowId") {
-        LAKE_FIELD_(ReadOptInt64(fv, rm.base_row_id, "baseRowId"));
-      } else if (k == "defaultRowCommitVersion") {
-        LAKE_FIELD_(ReadOptInt64(fv, rm.default_row_commit_version, "defaultRowCommitVersion"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "path") {
+            LAKE_FIELD_(ReadString(fv, rm.path, "path"));
+            has_path = true;
+          } else if (k == "deletionTimestamp") {
+            LAKE_FIELD_(ReadOptInt64(fv, rm.deletion_timestamp, "deletionTimestamp"));
+          } else if (k == "dataChange") {
+            LAKE_FIELD_(ReadBool(fv, rm.data_change, "dataChange"));
+          } else if (k == "extendedFileMetadata") {
+            LAKE_FIELD_(ReadOptBool(fv, rm.extended_file_metadata, "extendedFileMetadata"));
+          } else if (k == "partitionValues") {
+            if (IsNull(fv)) return std::nullopt;
+            PartitionValues pv;
+            LAKE_FIELD_(ReadPartitionValues(fv, pv));
+            rm.partition_values = std::move(pv);
+          } else if (k == "size") {
+            LAKE_FIELD_(ReadOptInt64(fv, rm.size, "size"));
+          } else if (k == "stats") {
+            LAKE_FIELD_(ReadOptString(fv, rm.stats, "stats"));
+          } else if (k == "tags") {
+            LAKE_FIELD_(ReadStringMap(fv, rm.tags, "tags"));
+          } else if (k == "deletionVector") {
+            LAKE_FIELD_(ReadDeletionVector(fv, rm.deletion_vector));
+          } else if (k == "baseRowId") {
+            LAKE_FIELD_(ReadOptInt64(fv, rm.base_row_id, "baseRowId"));
+          } else if (k == "defaultRowCommitVersion") {
+            LAKE_FIELD_(ReadOptInt64(fv, rm.default_row_commit_version, "defaultRowCommitVersion"));
+          }
+          return std::nullopt;
+        }));
     if (!has_path) return LineError{"required field 'path' is missing"};
     return std::nullopt;
   }
@@ -504,21 +510,22 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_path = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "path") {
-        LAKE_FIELD_(ReadString(fv, cdc.path, "path"));
-        has_path = true;
-      } else if (k == "partitionValues") {
-        LAKE_FIELD_(ReadPartitionValues(fv, cdc.partition_values));
-      } else if (k == "size") {
-        LAKE_FIELD_(ReadInt64(fv, cdc.size, "size"));
-      } else if (k == "dataChange") {
-        LAKE_FIELD_(ReadBool(fv, cdc.data_change, "dataChange"));
-      } else if (k == "tags") {
-        LAKE_FIELD_(ReadStringMap(fv, cdc.tags, "tags"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "path") {
+            LAKE_FIELD_(ReadString(fv, cdc.path, "path"));
+            has_path = true;
+          } else if (k == "partitionValues") {
+            LAKE_FIELD_(ReadPartitionValues(fv, cdc.partition_values));
+          } else if (k == "size") {
+            LAKE_FIELD_(ReadInt64(fv, cdc.size, "size"));
+          } else if (k == "dataChange") {
+            LAKE_FIELD_(ReadBool(fv, cdc.data_change, "dataChange"));
+          } else if (k == "tags") {
+            LAKE_FIELD_(ReadStringMap(fv, cdc.tags, "tags"));
+          }
+          return std::nullopt;
+        }));
     if (!has_path) return LineError{"required field 'path' is missing"};
     return std::nullopt;
   }
@@ -527,25 +534,26 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_reader = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "minReaderVersion") {
-        LAKE_FIELD_(ReadInt32(fv, p.min_reader_version, "minReaderVersion"));
-        has_reader = true;
-      } else if (k == "minWriterVersion") {
-        LAKE_FIELD_(ReadInt32(fv, p.min_writer_version, "minWriterVersion"));
-      } else if (k == "readerFeatures") {
-        if (IsNull(fv)) return std::nullopt;
-        std::vector<std::string> features;
-        LAKE_FIELD_(ReadStringArray(fv, features, "readerFeatures"));
-        p.reader_features = std::move(features);
-      } else if (k == "writerFeatures") {
-        if (IsNull(fv)) return std::nullopt;
-        std::vector<std::string> features;
-        LAKE_FIELD_(ReadStringArray(fv, features, "writerFeatures"));
-        p.writer_features = std::move(features);
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "minReaderVersion") {
+            LAKE_FIELD_(ReadInt32(fv, p.min_reader_version, "minReaderVersion"));
+            has_reader = true;
+          } else if (k == "minWriterVersion") {
+            LAKE_FIELD_(ReadInt32(fv, p.min_writer_version, "minWriterVersion"));
+          } else if (k == "readerFeatures") {
+            if (IsNull(fv)) return std::nullopt;
+            std::vector<std::string> features;
+            LAKE_FIELD_(ReadStringArray(fv, features, "readerFeatures"));
+            p.reader_features = std::move(features);
+          } else if (k == "writerFeatures") {
+            if (IsNull(fv)) return std::nullopt;
+            std::vector<std::string> features;
+            LAKE_FIELD_(ReadStringArray(fv, features, "writerFeatures"));
+            p.writer_features = std::move(features);
+          }
+          return std::nullopt;
+        }));
     if (!has_reader) return LineError{"required field 'minReaderVersion' is missing"};
     return std::nullopt;
   }
@@ -554,17 +562,18 @@ class LineParser {
     if (IsNull(v)) return std::nullopt;
     od::object obj;
     if (auto err = v.get_object().get(obj)) {
-      return LineError{StrCat("field 'format' must be an object (", simdjson::error_message(err),
-                              ")")};
+      return LineError{
+          StrCat("field 'format' must be an object (", simdjson::error_message(err), ")")};
     }
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "provider") {
-        LAKE_FIELD_(ReadString(fv, format.provider, "format.provider"));
-      } else if (k == "options") {
-        LAKE_FIELD_(ReadStringMap(fv, format.options, "format.options"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "provider") {
+            LAKE_FIELD_(ReadString(fv, format.provider, "format.provider"));
+          } else if (k == "options") {
+            LAKE_FIELD_(ReadStringMap(fv, format.options, "format.options"));
+          }
+          return std::nullopt;
+        }));
     return std::nullopt;
   }
 
@@ -573,27 +582,28 @@ class LineParser {
   std::optional<LineError> ParseMetadata(od::value& v, Metadata& m) {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "id") {
-        LAKE_FIELD_(ReadString(fv, m.id, "id"));
-      } else if (k == "name") {
-        LAKE_FIELD_(ReadOptString(fv, m.name, "name"));
-      } else if (k == "description") {
-        LAKE_FIELD_(ReadOptString(fv, m.description, "description"));
-      } else if (k == "format") {
-        LAKE_FIELD_(ParseFormat(fv, m.format));
-      } else if (k == "schemaString") {
-        if (IsNull(fv)) return std::nullopt;
-        LAKE_FIELD_(ReadString(fv, m.schema_string, "schemaString"));
-      } else if (k == "partitionColumns") {
-        LAKE_FIELD_(ReadStringArray(fv, m.partition_columns, "partitionColumns"));
-      } else if (k == "configuration") {
-        LAKE_FIELD_(ReadStringMap(fv, m.configuration, "configuration"));
-      } else if (k == "createdTime") {
-        LAKE_FIELD_(ReadOptInt64(fv, m.created_time, "createdTime"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "id") {
+            LAKE_FIELD_(ReadString(fv, m.id, "id"));
+          } else if (k == "name") {
+            LAKE_FIELD_(ReadOptString(fv, m.name, "name"));
+          } else if (k == "description") {
+            LAKE_FIELD_(ReadOptString(fv, m.description, "description"));
+          } else if (k == "format") {
+            LAKE_FIELD_(ParseFormat(fv, m.format));
+          } else if (k == "schemaString") {
+            if (IsNull(fv)) return std::nullopt;
+            LAKE_FIELD_(ReadString(fv, m.schema_string, "schemaString"));
+          } else if (k == "partitionColumns") {
+            LAKE_FIELD_(ReadStringArray(fv, m.partition_columns, "partitionColumns"));
+          } else if (k == "configuration") {
+            LAKE_FIELD_(ReadStringMap(fv, m.configuration, "configuration"));
+          } else if (k == "createdTime") {
+            LAKE_FIELD_(ReadOptInt64(fv, m.created_time, "createdTime"));
+          }
+          return std::nullopt;
+        }));
     return std::nullopt;
   }
 
@@ -601,19 +611,21 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_app = false, has_version = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "appId") {
-        LAKE_FIELD_(ReadString(fv, t.app_id, "appId"));
-        has_app = true;
-      } else if (k == "version") {
-        LAKE_FIELD_(ReadInt64(fv, t.version, "version"));
-        has_version = true;
-      } else if (k == "lastUpdated") {
-        LAKE_FIELD_(ReadOptInt64(fv, t.last_updated, "lastUpdated"));
-      }
-      return std::nullopt;
-    }));
-    if (!has_app || !has_version) return LineError{"required field 'appId' or 'version' is missing"};
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "appId") {
+            LAKE_FIELD_(ReadString(fv, t.app_id, "appId"));
+            has_app = true;
+          } else if (k == "version") {
+            LAKE_FIELD_(ReadInt64(fv, t.version, "version"));
+            has_version = true;
+          } else if (k == "lastUpdated") {
+            LAKE_FIELD_(ReadOptInt64(fv, t.last_updated, "lastUpdated"));
+          }
+          return std::nullopt;
+        }));
+    if (!has_app || !has_version)
+      return LineError{"required field 'appId' or 'version' is missing"};
     return std::nullopt;
   }
 
@@ -621,18 +633,19 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_domain = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "domain") {
-        LAKE_FIELD_(ReadString(fv, d.domain, "domain"));
-        has_domain = true;
-      } else if (k == "configuration") {
-        if (IsNull(fv)) return std::nullopt;
-        LAKE_FIELD_(ReadString(fv, d.configuration, "configuration"));
-      } else if (k == "removed") {
-        LAKE_FIELD_(ReadBool(fv, d.removed, "removed"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "domain") {
+            LAKE_FIELD_(ReadString(fv, d.domain, "domain"));
+            has_domain = true;
+          } else if (k == "configuration") {
+            if (IsNull(fv)) return std::nullopt;
+            LAKE_FIELD_(ReadString(fv, d.configuration, "configuration"));
+          } else if (k == "removed") {
+            LAKE_FIELD_(ReadBool(fv, d.removed, "removed"));
+          }
+          return std::nullopt;
+        }));
     if (!has_domain) return LineError{"required field 'domain' is missing"};
     return std::nullopt;
   }
@@ -641,15 +654,16 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_version = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "version") {
-        LAKE_FIELD_(ReadInt64(fv, c.version, "version"));
-        has_version = true;
-      } else if (k == "tags") {
-        LAKE_FIELD_(ReadStringMap(fv, c.tags, "tags"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "version") {
+            LAKE_FIELD_(ReadInt64(fv, c.version, "version"));
+            has_version = true;
+          } else if (k == "tags") {
+            LAKE_FIELD_(ReadStringMap(fv, c.tags, "tags"));
+          }
+          return std::nullopt;
+        }));
     if (!has_version) return LineError{"required field 'version' is missing"};
     return std::nullopt;
   }
@@ -658,19 +672,20 @@ class LineParser {
     od::object obj;
     LAKE_FIELD_(OpenObject(v, obj));
     bool has_path = false;
-    LAKE_FIELD_(ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "path") {
-        LAKE_FIELD_(ReadString(fv, s.path, "path"));
-        has_path = true;
-      } else if (k == "sizeInBytes") {
-        LAKE_FIELD_(ReadInt64(fv, s.size_in_bytes, "sizeInBytes"));
-      } else if (k == "modificationTime") {
-        LAKE_FIELD_(ReadInt64(fv, s.modification_time, "modificationTime"));
-      } else if (k == "tags") {
-        LAKE_FIELD_(ReadStringMap(fv, s.tags, "tags"));
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(obj, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "path") {
+            LAKE_FIELD_(ReadString(fv, s.path, "path"));
+            has_path = true;
+          } else if (k == "sizeInBytes") {
+            LAKE_FIELD_(ReadInt64(fv, s.size_in_bytes, "sizeInBytes"));
+          } else if (k == "modificationTime") {
+            LAKE_FIELD_(ReadInt64(fv, s.modification_time, "modificationTime"));
+          } else if (k == "tags") {
+            LAKE_FIELD_(ReadStringMap(fv, s.tags, "tags"));
+          }
+          return std::nullopt;
+        }));
     if (!has_path) return LineError{"required field 'path' is missing"};
     return std::nullopt;
   }
@@ -710,32 +725,33 @@ class LineParser {
     if (auto err = doc.get_object().get(inner)) return LineError{JsonError(err)};
     // commitInfo is free-form: a field of an unexpected type is ignored rather than fatal,
     // since other engines put their own things here.
-    LAKE_FIELD_(ForEachField(inner, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
-      if (k == "timestamp") {
-        ReadOptInt64(fv, ci.timestamp, "timestamp");
-      } else if (k == "inCommitTimestamp") {
-        ReadOptInt64(fv, ci.in_commit_timestamp, "inCommitTimestamp");
-      } else if (k == "operation") {
-        ReadOptString(fv, ci.operation, "operation");
-      } else if (k == "operationParameters") {
-        if (IsNull(fv)) return std::nullopt;
-        ReadRawJson(fv, ci.operation_parameters_json);
-      } else if (k == "operationMetrics") {
-        if (IsNull(fv)) return std::nullopt;
-        ReadRawJson(fv, ci.operation_metrics_json);
-      } else if (k == "engineInfo") {
-        ReadOptString(fv, ci.engine_info, "engineInfo");
-      } else if (k == "isBlindAppend") {
-        ReadOptBool(fv, ci.is_blind_append, "isBlindAppend");
-      } else if (k == "readVersion") {
-        ReadOptInt64(fv, ci.read_version, "readVersion");
-      } else if (k == "isolationLevel") {
-        ReadOptString(fv, ci.isolation_level, "isolationLevel");
-      } else if (k == "txnId") {
-        ReadOptString(fv, ci.txn_id, "txnId");
-      }
-      return std::nullopt;
-    }));
+    LAKE_FIELD_(
+        ForEachField(inner, [&](std::string_view k, od::value& fv) -> std::optional<LineError> {
+          if (k == "timestamp") {
+            ReadOptInt64(fv, ci.timestamp, "timestamp");
+          } else if (k == "inCommitTimestamp") {
+            ReadOptInt64(fv, ci.in_commit_timestamp, "inCommitTimestamp");
+          } else if (k == "operation") {
+            ReadOptString(fv, ci.operation, "operation");
+          } else if (k == "operationParameters") {
+            if (IsNull(fv)) return std::nullopt;
+            ReadRawJson(fv, ci.operation_parameters_json);
+          } else if (k == "operationMetrics") {
+            if (IsNull(fv)) return std::nullopt;
+            ReadRawJson(fv, ci.operation_metrics_json);
+          } else if (k == "engineInfo") {
+            ReadOptString(fv, ci.engine_info, "engineInfo");
+          } else if (k == "isBlindAppend") {
+            ReadOptBool(fv, ci.is_blind_append, "isBlindAppend");
+          } else if (k == "readVersion") {
+            ReadOptInt64(fv, ci.read_version, "readVersion");
+          } else if (k == "isolationLevel") {
+            ReadOptString(fv, ci.isolation_level, "isolationLevel");
+          } else if (k == "txnId") {
+            ReadOptString(fv, ci.txn_id, "txnId");
+          }
+          return std::nullopt;
+        }));
     return std::nullopt;
   }
 
@@ -791,8 +807,7 @@ Result<ActionBatch> ParseJsonActions(std::string_view ndjson, std::string_view f
   // Most lines of a big file are adds: reserve once instead of growing (and moving) the
   // vector ~20 times.
   size_t lines = 1;
-  for (const char* q = data; (q = static_cast<const char*>(std::memchr(q, '\n', end - q)));
-       ++q) {
+  for (const char* q = data; (q = static_cast<const char*>(std::memchr(q, '\n', end - q))); ++q) {
     ++lines;
   }
   if (lines > 16) batch.adds.reserve(lines);

@@ -450,7 +450,8 @@ Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
   auto read_file = [&](std::string_view key) -> Result<ActionBatch> {
     if (EndsWith(key, ".json")) return ReadJsonLogFile(store, table, key);
     Result<ActionBatch> batch = engine.checkpoint_reader().ReadParquetActions(store, key);
-    if (!batch.ok()) return batch.status().WithContext(StrCat(table, " checkpoint ", checkpoint.version));
+    if (!batch.ok())
+      return batch.status().WithContext(StrCat(table, " checkpoint ", checkpoint.version));
     return batch;
   };
   ActionBatch all;
@@ -473,8 +474,7 @@ Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
         std::string canonical = CanonicalPath(sidecar.path, root);
         if (StartsWith(canonical, "/") || HasScheme(canonical)) {
           return Status::NotSupported(StrCat(table, ": checkpoint ", checkpoint.version,
-                                             " names a sidecar outside the table: ",
-                                             sidecar.path))
+                                             " names a sidecar outside the table: ", sidecar.path))
               .WithHint("lake reads sidecars only from the table's _delta_log/_sidecars/");
         }
         key = canonical;
@@ -486,10 +486,9 @@ Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
     }
   }
   if (all.checkpoint_metadata.size() > 1) {
-    return Status::Corruption(StrCat(table, ": checkpoint ", checkpoint.version, " (",
-                                     checkpoint.parts.front().key, ") has ",
-                                     all.checkpoint_metadata.size(),
-                                     " checkpointMetadata actions; V2 checkpoints have one"));
+    return Status::Corruption(StrCat(
+        table, ": checkpoint ", checkpoint.version, " (", checkpoint.parts.front().key, ") has ",
+        all.checkpoint_metadata.size(), " checkpointMetadata actions; V2 checkpoints have one"));
   }
   return all;
 }
@@ -551,8 +550,9 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
     return Status::Corruption(StrCat(table, ": no ", !state.protocol ? "protocol" : "metaData",
                                      " action found while reconstructing version ",
                                      segment.version))
-        .WithHint("the log is incomplete or was not written by a Delta writer; every table "
-                  "needs both in its first commit or checkpoint");
+        .WithHint(
+            "the log is incomplete or was not written by a Delta writer; every table "
+            "needs both in its first commit or checkpoint");
   }
   snap->protocol_ = std::move(*state.protocol);
   snap->metadata_ = std::move(*state.metadata);
@@ -628,10 +628,9 @@ Status SnapshotBuilder::Finish(Snapshot& snap, std::string_view table, int64_t c
   // reader version 2, or 3 with the feature listed).
   const Protocol& p = snap.protocol_;
   bool supports_mapping =
-      p.min_reader_version == 2 ||
-      (p.min_reader_version >= 3 && p.reader_features &&
-       std::find(p.reader_features->begin(), p.reader_features->end(), "columnMapping") !=
-           p.reader_features->end());
+      p.min_reader_version == 2 || (p.min_reader_version >= 3 && p.reader_features &&
+                                    std::find(p.reader_features->begin(), p.reader_features->end(),
+                                              "columnMapping") != p.reader_features->end());
   snap.column_mapping_mode_ = "none";
   if (supports_mapping) {
     auto it = snap.metadata_.configuration.find("delta.columnMapping.mode");
@@ -639,8 +638,7 @@ Status SnapshotBuilder::Finish(Snapshot& snap, std::string_view table, int64_t c
       std::string mode = ToLower(it->second);
       if (mode != "none" && mode != "name" && mode != "id") {
         return Status::NotSupported(StrCat(table, " at version ", snap.version_,
-                                           ": unknown delta.columnMapping.mode '", it->second,
-                                           "'"))
+                                           ": unknown delta.columnMapping.mode '", it->second, "'"))
             .WithHint("lake reads column mapping modes none, name and id");
       }
       snap.column_mapping_mode_ = mode;
@@ -665,10 +663,9 @@ Status SnapshotBuilder::Finish(Snapshot& snap, std::string_view table, int64_t c
   }
   auto ict = snap.metadata_.configuration.find("delta.enableInCommitTimestamps");
   bool use_ict = ict != snap.metadata_.configuration.end() && ToLower(ict->second) == "true";
-  snap.timestamp_ms_ =
-      (use_ict && snap.commit_info_ && snap.commit_info_->in_commit_timestamp)
-          ? *snap.commit_info_->in_commit_timestamp
-          : commit_mtime_ms;
+  snap.timestamp_ms_ = (use_ict && snap.commit_info_ && snap.commit_info_->in_commit_timestamp)
+                           ? *snap.commit_info_->in_commit_timestamp
+                           : commit_mtime_ms;
   return Status::OK();
 }
 

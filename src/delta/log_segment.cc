@@ -27,10 +27,10 @@ std::optional<Version> ParseVersion(std::string_view digits) {
 struct Classified {
   enum class Kind { kCommit, kCheckpoint, kCompaction, kCrc } kind;
   Version version = 0;
-  Version end_version = 0;   // compaction
+  Version end_version = 0;  // compaction
   CheckpointKind checkpoint_kind = CheckpointKind::kClassic;
-  int32_t part = 1;          // multi-part
-  int32_t num_parts = 1;     // multi-part
+  int32_t part = 1;       // multi-part
+  int32_t num_parts = 1;  // multi-part
 };
 
 std::optional<Classified> Classify(std::string_view name) {
@@ -104,9 +104,7 @@ std::string RangeText(const LogListing& listing) {
 
 }  // namespace
 
-std::string CommitKey(Version version) {
-  return StrCat(kLogPrefix, ZeroPad(version, 20), ".json");
-}
+std::string CommitKey(Version version) { return StrCat(kLogPrefix, ZeroPad(version, 20), ".json"); }
 
 Result<LastCheckpointHint> ParseLastCheckpoint(std::string_view json) {
   nlohmann::json j = nlohmann::json::parse(json.begin(), json.end(), nullptr,
@@ -221,17 +219,16 @@ Result<LogSegment> SegmentFromListing(const LogListing& listing, std::string_vie
                                       std::optional<Version> version) {
   std::optional<Version> latest = listing.LatestVersion();
   if (!latest) {
-    return Status::NotFound(StrCat(table, ": not a Delta table (no commits or checkpoints in ",
-                                   kLogPrefix, ")"))
+    return Status::NotFound(
+               StrCat(table, ": not a Delta table (no commits or checkpoints in ", kLogPrefix, ")"))
         .WithHint("check the path: a Delta table is a folder holding _delta_log/");
   }
   std::optional<Version> earliest = listing.EarliestReconstructableVersion();
   const Version target = version.value_or(*latest);
   if (target < 0 || target > *latest) {
-    return Status::NotFound(StrCat(table, ": version ", target, " does not exist; ",
-                                   RangeText(listing)))
-        .WithHint(StrCat("read a version between ", earliest.value_or(*latest), " and ",
-                         *latest));
+    return Status::NotFound(
+               StrCat(table, ": version ", target, " does not exist; ", RangeText(listing)))
+        .WithHint(StrCat("read a version between ", earliest.value_or(*latest), " and ", *latest));
   }
   LogSegment segment;
   segment.version = target;
@@ -259,9 +256,8 @@ Result<LogSegment> SegmentFromListing(const LogListing& listing, std::string_vie
     }
   }
   // Commits first_needed..target must all be there.
-  auto it = std::lower_bound(
-      listing.commits.begin(), listing.commits.end(), first_needed,
-      [](const CommitFile& c, Version v) { return c.version < v; });
+  auto it = std::lower_bound(listing.commits.begin(), listing.commits.end(), first_needed,
+                             [](const CommitFile& c, Version v) { return c.version < v; });
   Version expected = first_needed;
   for (; it != listing.commits.end() && it->version <= target; ++it) {
     if (it->version != expected) break;
@@ -270,17 +266,17 @@ Result<LogSegment> SegmentFromListing(const LogListing& listing, std::string_vie
   }
   if (expected <= target) {
     return Status::Corruption(StrCat(table, ": commit ", expected,
-                                     " is missing but later ones exist (",
-                                     kLogPrefix, ZeroPad(expected, 20),
-                                     ".json); version ", target, " cannot be reconstructed"))
-        .WithHint(expected > 0 ? StrCat("restore that file, or read the table as of version ",
-                                        expected - 1)
-                               : std::string("restore that file"));
+                                     " is missing but later ones exist (", kLogPrefix,
+                                     ZeroPad(expected, 20), ".json); version ", target,
+                                     " cannot be reconstructed"))
+        .WithHint(expected > 0
+                      ? StrCat("restore that file, or read the table as of version ", expected - 1)
+                      : std::string("restore that file"));
   }
   if (segment.checkpoint) {
-    auto cp = std::lower_bound(
-        listing.commits.begin(), listing.commits.end(), segment.checkpoint->version,
-        [](const CommitFile& c, Version v) { return c.version < v; });
+    auto cp = std::lower_bound(listing.commits.begin(), listing.commits.end(),
+                               segment.checkpoint->version,
+                               [](const CommitFile& c, Version v) { return c.version < v; });
     if (cp != listing.commits.end() && cp->version == segment.checkpoint->version) {
       segment.checkpoint_commit = *cp;
     }

@@ -28,8 +28,8 @@ inline constexpr std::string_view kLogPrefix = "_delta_log/";
 // The content of _delta_log/_last_checkpoint that lake uses.
 struct LastCheckpointHint {
   Version version = 0;
-  std::optional<int64_t> size;            // actions in the checkpoint
-  std::optional<int32_t> parts;           // multi-part checkpoints
+  std::optional<int64_t> size;   // actions in the checkpoint
+  std::optional<int32_t> parts;  // multi-part checkpoints
   std::optional<int64_t> size_in_bytes;
   std::optional<int64_t> num_of_add_files;
 };

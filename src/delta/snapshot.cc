@@ -13,9 +13,9 @@ namespace lake::delta {
 
 const std::vector<std::string>& SupportedReaderFeatures() {
   static const std::vector<std::string> kFeatures = {
-      "deletionVectors", "columnMapping",        "timestampNtz",
-      "typeWidening",    "typeWidening-preview", "v2Checkpoint",
-      "vacuumProtocolCheck", "variantType",      "variantType-preview",
+      "deletionVectors",     "columnMapping",        "timestampNtz",
+      "typeWidening",        "typeWidening-preview", "v2Checkpoint",
+      "vacuumProtocolCheck", "variantType",          "variantType-preview",
   };
   return kFeatures;
 }
@@ -48,8 +48,9 @@ Status CheckReadSupported(const Protocol& protocol) {
   std::string hint = "read the table with an engine that implements it, or upgrade lake";
   if (std::find(unknown.begin(), unknown.end(), "catalogManaged") != unknown.end() ||
       std::find(unknown.begin(), unknown.end(), "catalogOwned-preview") != unknown.end()) {
-    hint = "this table is managed by a catalog and must be read through that catalog, not by "
-           "path";
+    hint =
+        "this table is managed by a catalog and must be read through that catalog, not by "
+        "path";
   }
   return Status::NotSupported(std::move(message)).WithHint(std::move(hint));
 }
@@ -103,19 +104,18 @@ Result<SnapshotPtr> LoadSnapshotAtTimestamp(Engine& engine, int64_t timestamp_ms
   auto ict_it = metadata.configuration.find("delta.enableInCommitTimestamps");
   const bool ict_enabled =
       ict_it != metadata.configuration.end() && ToLower(ict_it->second) == "true";
-  const Version ict_from = ict_enabled
-                               ? ConfigInt(metadata, "delta.inCommitTimestampEnablementVersion")
-                                     .value_or(0)
-                               : std::numeric_limits<Version>::max();
+  const Version ict_from =
+      ict_enabled ? ConfigInt(metadata, "delta.inCommitTimestampEnablementVersion").value_or(0)
+                  : std::numeric_limits<Version>::max();
   std::vector<std::optional<int64_t>> cache(candidates.size());
   auto time_of = [&](size_t i) -> Result<int64_t> {
     if (cache[i]) return *cache[i];
     int64_t t = candidates[i].info.mtime_ms;
     if (candidates[i].version >= ict_from) {
       LAKE_ASSIGN_OR_RETURN(std::string text, store.Get(candidates[i].info.key));
-      LAKE_ASSIGN_OR_RETURN(std::optional<CommitInfo> info,
-                            internal::ExtractCommitInfo(
-                                text, StrCat(table, "/", candidates[i].info.key)));
+      LAKE_ASSIGN_OR_RETURN(
+          std::optional<CommitInfo> info,
+          internal::ExtractCommitInfo(text, StrCat(table, "/", candidates[i].info.key)));
       if (!info || !info->in_commit_timestamp) {
         return Status::Corruption(StrCat(table, "/", candidates[i].info.key,
                                          ": in-commit timestamps are enabled but the commit has "
@@ -127,12 +127,10 @@ Result<SnapshotPtr> LoadSnapshotAtTimestamp(Engine& engine, int64_t timestamp_ms
     cache[i] = t;
     return t;
   };
-  const size_t first_ict =
-      static_cast<size_t>(std::lower_bound(candidates.begin(), candidates.end(), ict_from,
-                                           [](const CommitFile& c, Version v) {
-                                             return c.version < v;
-                                           }) -
-                          candidates.begin());
+  const size_t first_ict = static_cast<size_t>(
+      std::lower_bound(candidates.begin(), candidates.end(), ict_from,
+                       [](const CommitFile& c, Version v) { return c.version < v; }) -
+      candidates.begin());
   LAKE_ASSIGN_OR_RETURN(int64_t first_time, time_of(0));
   LAKE_ASSIGN_OR_RETURN(int64_t last_time, time_of(candidates.size() - 1));
   auto range_text = [&] {
@@ -200,9 +198,8 @@ Result<SnapshotPtr> RefreshSnapshot(Engine& engine, const SnapshotPtr& base) {
   storage::ObjectStore& store = engine.store();
   // Only names after the base's commit are listed ("N.json" sorts after "N.checkpoint..."
   // and "N.crc").
-  LAKE_ASSIGN_OR_RETURN(
-      LogListing listing,
-      ListLog(store, StrCat(kLogPrefix, ZeroPad(base->version(), 20), ".json")));
+  LAKE_ASSIGN_OR_RETURN(LogListing listing,
+                        ListLog(store, StrCat(kLogPrefix, ZeroPad(base->version(), 20), ".json")));
   std::optional<Version> latest = listing.LatestVersion();
   if (!latest || *latest <= base->version()) return base;
   std::vector<CommitFile> commits;
@@ -226,8 +223,8 @@ Result<std::vector<HistoryEntry>> LoadHistory(Engine& engine, std::optional<int6
   const std::string table = store.uri();
   LAKE_ASSIGN_OR_RETURN(LogListing listing, ListLog(store));
   if (!listing.LatestVersion()) {
-    return Status::NotFound(StrCat(table, ": not a Delta table (no commits or checkpoints in ",
-                                   kLogPrefix, ")"))
+    return Status::NotFound(
+               StrCat(table, ": not a Delta table (no commits or checkpoints in ", kLogPrefix, ")"))
         .WithHint("check the path: a Delta table is a folder holding _delta_log/");
   }
   std::vector<CommitFile> commits(listing.commits.rbegin(), listing.commits.rend());

@@ -21,8 +21,8 @@
 namespace lake::delta {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 std::string ConformanceDir() { return LAKE_CONFORMANCE_DIR; }
 
@@ -170,8 +170,7 @@ TEST_P(ConformanceLogTest, MatchesManifest) {
       EXPECT_EQ(snap.size_bytes(), v["size_bytes"].get<int64_t>());
     }
     if (v.contains("num_tombstones")) {
-      EXPECT_EQ(static_cast<int64_t>(snap.tombstones().size()),
-                v["num_tombstones"].get<int64_t>());
+      EXPECT_EQ(static_cast<int64_t>(snap.tombstones().size()), v["num_tombstones"].get<int64_t>());
     }
     if (v.contains("partition_columns")) {
       EXPECT_EQ(snap.metadata().partition_columns,

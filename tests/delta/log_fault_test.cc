@@ -35,8 +35,7 @@ void WriteTable(testing::TestTable& t) {
   t.Put("_delta_log/_last_checkpoint", R"({"version":3})");
   t.Commit(3, {CommitInfoLine("WRITE")});
   for (int v = 4; v < 30; ++v) {
-    t.Commit(v, {CommitInfoLine("WRITE"), AddLine(StrCat("f", v)),
-                 RemoveLine(StrCat("f", v - 1))});
+    t.Commit(v, {CommitInfoLine("WRITE"), AddLine(StrCat("f", v)), RemoveLine(StrCat("f", v - 1))});
   }
 }
 

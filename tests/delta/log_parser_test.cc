@@ -25,7 +25,8 @@ TEST(ParseJsonActions, ReadsEveryFieldOfAnAdd) {
   const AddFile& add = batch.adds[0];
   EXPECT_EQ(add.path, "p=1/a%20b.parquet");  // kept as written; decoding is the reader's job
   ASSERT_EQ(add.partition_values.size(), 3u);
-  EXPECT_EQ(add.partition_values[0], (std::pair<std::string, std::optional<std::string>>{"p", "1"}));
+  EXPECT_EQ(add.partition_values[0],
+            (std::pair<std::string, std::optional<std::string>>{"p", "1"}));
   EXPECT_EQ(add.partition_values[1].first, "q");
   EXPECT_FALSE(add.partition_values[1].second.has_value());
   EXPECT_EQ(add.partition_values[2].second, std::optional<std::string>(""));
@@ -152,8 +153,9 @@ TEST(ParseJsonActions, AcceptsNumbersWrittenAsStrings) {
 }
 
 TEST(ParseJsonActions, BrokenLineIsCorruptionNamingFileAndLine) {
-  const std::string text = std::string(R"({"protocol":{"minReaderVersion":1,"minWriterVersion":2}})") +
-                           "\n" + R"({"add":{"path":"a", "size": )" + "\n";
+  const std::string text =
+      std::string(R"({"protocol":{"minReaderVersion":1,"minWriterVersion":2}})") + "\n" +
+      R"({"add":{"path":"a", "size": )" + "\n";
   Result<ActionBatch> r = ParseJsonActions(text, "t/_delta_log/00000000000000000007.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
@@ -163,8 +165,7 @@ TEST(ParseJsonActions, BrokenLineIsCorruptionNamingFileAndLine) {
 }
 
 TEST(ParseJsonActions, AddWithoutPathIsCorruption) {
-  Result<ActionBatch> r =
-      ParseJsonActions(R"({"add":{"size":1,"partitionValues":{}}})", "f.json");
+  Result<ActionBatch> r = ParseJsonActions(R"({"add":{"size":1,"partitionValues":{}}})", "f.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   EXPECT_THAT(r.status().message(), HasSubstr("path"));
@@ -172,8 +173,8 @@ TEST(ParseJsonActions, AddWithoutPathIsCorruption) {
 }
 
 TEST(ParseJsonActions, WrongTypeIsCorruption) {
-  Result<ActionBatch> r = ParseJsonActions(
-      R"({"add":{"path":"a","size":[1],"partitionValues":{}}})", "f.json");
+  Result<ActionBatch> r =
+      ParseJsonActions(R"({"add":{"path":"a","size":[1],"partitionValues":{}}})", "f.json");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
   EXPECT_THAT(r.status().message(), HasSubstr("size"));

@@ -24,8 +24,7 @@ TEST(ParseLastCheckpoint, ReadsVersionAndOptionalFields) {
 
 TEST(ParseLastCheckpoint, RejectsEverythingButAnObjectWithAnIntegerVersion) {
   for (const char* bad : {"", "{", "[]", "null", "{}", R"({"version":"10"})", R"({"version":1.5})",
-                          R"({"version":-1})", R"({"version":99999999999999999999})",
-                          "\xff\xfe"}) {
+                          R"({"version":-1})", R"({"version":99999999999999999999})", "\xff\xfe"}) {
     Result<LastCheckpointHint> r = ParseLastCheckpoint(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -48,8 +47,7 @@ TEST(ListLog, ClassifiesLogFilesAndIgnoresTheRest) {
         std::string("_delta_log/_sidecars/x.parquet"),
         std::string("_delta_log/.00000000000000000003.json.crc"),
         std::string("_delta_log/_last_checkpoint"), std::string("_delta_log/README"),
-        std::string("_delta_log/00000000000000000007.json.tmp"),
-        std::string("part-0.parquet")}) {
+        std::string("_delta_log/00000000000000000007.json.tmp"), std::string("part-0.parquet")}) {
     t.Put(key, "x");
   }
   ASSERT_OK_AND_ASSIGN(LogListing listing, ListLog(t.store()));

@@ -40,8 +40,8 @@ inline constexpr const char* kSchemaJson =
 
 inline std::string ProtocolLine(int reader = 1, int writer = 2,
                                 std::optional<std::vector<std::string>> reader_features = {}) {
-  std::string line = StrCat(R"({"protocol":{"minReaderVersion":)", reader,
-                            R"(,"minWriterVersion":)", writer);
+  std::string line =
+      StrCat(R"({"protocol":{"minReaderVersion":)", reader, R"(,"minWriterVersion":)", writer);
   if (reader_features) {
     std::vector<std::string> quoted;
     for (const auto& f : *reader_features) quoted.push_back("\"" + f + "\"");
@@ -68,16 +68,15 @@ inline std::string DvJson(const std::string& uuid_path, int offset = 1) {
 
 inline std::string AddLine(const std::string& path, int64_t size = 100,
                            const std::string& dv_json = "") {
-  std::string line = StrCat(R"({"add":{"path":")", path,
-                            R"(","partitionValues":{},"size":)", size,
+  std::string line = StrCat(R"({"add":{"path":")", path, R"(","partitionValues":{},"size":)", size,
                             R"(,"modificationTime":1,"dataChange":true)");
   if (!dv_json.empty()) line += StrCat(R"(,"deletionVector":)", dv_json);
   return line + "}}";
 }
 
 inline std::string RemoveLine(const std::string& path, const std::string& dv_json = "") {
-  std::string line = StrCat(R"({"remove":{"path":")", path,
-                            R"(","deletionTimestamp":5,"dataChange":true)");
+  std::string line =
+      StrCat(R"({"remove":{"path":")", path, R"(","deletionTimestamp":5,"dataChange":true)");
   if (!dv_json.empty()) line += StrCat(R"(,"deletionVector":)", dv_json);
   return line + "}}";
 }

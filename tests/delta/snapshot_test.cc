@@ -10,12 +10,12 @@
 namespace lake::delta {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using testing::AddLine;
 using testing::CommitInfoLine;
 using testing::DvJson;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using testing::LogKey;
 using testing::MetadataLine;
 using testing::ProtocolLine;
@@ -114,8 +114,7 @@ TEST(Snapshot, ResolvePathDecodesOnceAndRelativizes) {
 
 TEST(LoadSnapshot, ProtocolMetadataTxnAndDomainsLastWins) {
   testing::TestTable t;
-  t.Commit(0, {ProtocolLine(), MetadataLine({}, "first"),
-               R"({"txn":{"appId":"app1","version":1}})",
+  t.Commit(0, {ProtocolLine(), MetadataLine({}, "first"), R"({"txn":{"appId":"app1","version":1}})",
                R"({"domainMetadata":{"domain":"d1","configuration":"c1","removed":false}})",
                R"({"domainMetadata":{"domain":"d2","configuration":"c2","removed":false}})"});
   t.Commit(1, {MetadataLine({{"delta.appendOnly", "true"}}, "second"),
@@ -255,9 +254,11 @@ TEST(LoadSnapshot, CommitInfoAndTimestampOfTheVersion) {
 
 TEST(LoadSnapshot, MissingSchemaStringIsReportedNotFatal) {
   testing::TestTable t;
-  t.Commit(0, {ProtocolLine(),
-               R"({"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"partitionColumns":[],"configuration":{}}})",
-               AddLine("a")});
+  t.Commit(
+      0,
+      {ProtocolLine(),
+       R"({"metaData":{"id":"x","format":{"provider":"parquet","options":{}},"partitionColumns":[],"configuration":{}}})",
+       AddLine("a")});
   ASSERT_OK_AND_ASSIGN(SnapshotPtr s, LoadSnapshot(t.engine()));
   EXPECT_EQ(s->files().size(), 1u);
   EXPECT_EQ(s->schema_status().code(), StatusCode::kCorruption);
@@ -475,8 +476,7 @@ TEST(RefreshSnapshot, ReadsOnlyNewCommits) {
   ASSERT_OK_AND_ASSIGN(SnapshotPtr same, RefreshSnapshot(t.engine(), base));
   EXPECT_EQ(same.get(), base.get());
 
-  t.Commit(3, {RemoveLine("a"), AddLine("d"),
-               R"({"txn":{"appId":"app","version":7}})"});
+  t.Commit(3, {RemoveLine("a"), AddLine("d"), R"({"txn":{"appId":"app","version":7}})"});
   t.Commit(4, {CommitInfoLine("WRITE"), AddLine("b", 99)});
   ASSERT_OK_AND_ASSIGN(SnapshotPtr next, RefreshSnapshot(t.engine(), base));
   EXPECT_EQ(next->version(), 4);
@@ -508,7 +508,7 @@ TEST(LoadHistory, NewestFirstWithCommitInfo) {
   testing::TestTable t;
   t.Commit(0, {CommitInfoLine("CREATE TABLE"), ProtocolLine(), MetadataLine()}, 1000);
   t.Commit(1, {AddLine("a"), CommitInfoLine("WRITE")}, 2000);  // commitInfo last (old writers)
-  t.Commit(2, {AddLine("b")}, 3000);                            // no commitInfo at all
+  t.Commit(2, {AddLine("b")}, 3000);                           // no commitInfo at all
   t.Commit(3, {CommitInfoLine("DELETE", 9999), RemoveLine("a")}, 4000);
   ASSERT_OK_AND_ASSIGN(std::vector<HistoryEntry> history, LoadHistory(t.engine()));
   ASSERT_EQ(history.size(), 4u);
