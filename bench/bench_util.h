@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -397,11 +398,15 @@ class Runner {
 class TempDir {
  public:
   explicit TempDir(const Options& o) : keep_(o.keep) {
+    std::error_code ec;
     if (!o.work_dir.empty()) {
       path_ = o.work_dir;
-      keep_ = true;
-      std::string cmd = "mkdir -p '" + path_ + "'";
-      if (std::system(cmd.c_str()) != 0) std::exit(1);
+      keep_ = true;  // a folder the user named is never deleted
+      std::filesystem::create_directories(path_, ec);
+      if (ec) {
+        std::fprintf(stderr, "cannot create %s: %s\n", path_.c_str(), ec.message().c_str());
+        std::exit(1);
+      }
       return;
     }
     const char* tmp = std::getenv("TMPDIR");
@@ -419,8 +424,9 @@ class TempDir {
       std::fprintf(stderr, "data kept in %s\n", path_.c_str());
       return;
     }
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+    if (ec) std::fprintf(stderr, "could not remove %s: %s\n", path_.c_str(), ec.message().c_str());
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
