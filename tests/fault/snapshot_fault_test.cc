@@ -599,6 +599,68 @@ INSTANTIATE_TEST_SUITE_P(Corpus, DeletionVectorFaultTest, ::testing::ValuesIn(Dv
                          FaultCaseName);
 
 // ---------------------------------------------------------------------------------------------
+// The whole corpus, latest version, checkpoint bytes read through the faulty store. A table
+// lake refuses (the manifest's "error" outcome, or a feature lake lacks) keeps its refusal as
+// its answer: a fault may turn it into kIOError, never into a snapshot or another refusal.
+
+std::vector<std::string> CorpusTables() {
+  std::vector<std::string> paths;
+  const json& manifest = Manifest();
+  if (!manifest.is_object()) return {"<manifest.json missing>"};
+  for (const json& t : manifest["tables"]) paths.push_back(t["path"].get<std::string>());
+  return paths;
+}
+
+class CorpusFaultTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CorpusFaultTest, LatestSnapshotFailsCleanlyOrIsExact) {
+  const std::string rel = GetParam();
+  const json& table = ManifestTable(rel);
+  ASSERT_TRUE(table.is_object()) << rel << " is not in " << ConformanceDir() << "/manifest.json";
+  Result<std::unique_ptr<storage::LocalStore>> local =
+      storage::LocalStore::Open(ConformanceDir() + "/" + rel);
+  ASSERT_TRUE(local.ok()) << local.status();
+  NoLocalPathStore hidden(**local);
+  delta::SimpleEngine clean(hidden, DuckReader());
+  Result<SnapshotPtr> reference = delta::LoadSnapshot(clean);
+  std::optional<StatusCode> refusal;
+  std::string answer;
+  if (reference.ok()) {
+    if (table.contains("latest_version") &&
+        ManifestVersion(rel, table["latest_version"].get<Version>()) != nullptr) {
+      ExpectMatchesManifest(**reference, rel, table["latest_version"].get<Version>());
+    }
+    answer = Describe(**reference);
+  } else {
+    // The refusal must not be an I/O error (nothing was injected) nor a lake bug.
+    ASSERT_NE(reference.status().code(), StatusCode::kIOError) << reference.status();
+    ASSERT_NE(reference.status().code(), StatusCode::kInternal) << reference.status();
+    std::cout << "[ fault ] " << rel << " is refused: " << reference.status() << "\n";
+    refusal = reference.status().code();
+    answer = StrCat("refused: ", reference.status().ToString());
+  }
+  ExpectEveryFaultFailsCleanlyOrGivesReference(
+      "LoadSnapshot latest", hidden, DuckReader(), BaseName(rel), answer,
+      [refusal](Engine& engine) -> Result<std::string> {
+        Result<SnapshotPtr> snap = delta::LoadSnapshot(engine);
+        if (snap.ok()) return Describe(**snap);
+        if (refusal && snap.status().code() == *refusal) {
+          return StrCat("refused: ", snap.status().ToString());
+        }
+        return snap.status();
+      });
+}
+
+std::string CorpusTableName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name;
+  for (char c : info.param) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, CorpusFaultTest, ::testing::ValuesIn(CorpusTables()),
+                         CorpusTableName);
+
+// ---------------------------------------------------------------------------------------------
 // Damaged copies of tables (design note 3).
 
 // A writable copy of a conformance table in a fresh temp folder, removed on destruction.
