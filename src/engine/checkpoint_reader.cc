@@ -55,7 +55,8 @@ std::string Ident(std::string_view s) {
 }
 
 // Finds the type at `path` (struct fields, case-sensitive as Parquet is) under `type`.
-const LogicalType* FindField(const LogicalType& type, std::initializer_list<std::string_view> path) {
+const LogicalType* FindField(const LogicalType& type,
+                             std::initializer_list<std::string_view> path) {
   const LogicalType* current = &type;
   for (std::string_view name : path) {
     if (current->id() != LogicalTypeId::STRUCT) return nullptr;
@@ -72,7 +73,8 @@ const LogicalType* FindField(const LogicalType& type, std::initializer_list<std:
 // Builds the projection of one action kind.
 class Projection {
  public:
-  Projection(std::string action, const LogicalType& type) : action_(std::move(action)), type_(type) {}
+  Projection(std::string action, const LogicalType& type)
+      : action_(std::move(action)), type_(type) {}
 
   // Adds `action.path...` cast to `sql_type`, or a typed NULL when the file lacks it.
   void Add(std::initializer_list<std::string_view> path, std::string_view sql_type) {
@@ -177,7 +179,8 @@ class ListCol {
     if (!Valid(i)) return std::nullopt;
     std::vector<std::string> out;
     auto entry = list_.Get<duckdb::list_entry_t>(i);
-    for (idx_t k = entry.offset; k < entry.offset + entry.length; ++k) out.push_back(keys_->StrOr(k));
+    for (idx_t k = entry.offset; k < entry.offset + entry.length; ++k)
+      out.push_back(keys_->StrOr(k));
     return out;
   }
 
@@ -247,10 +250,11 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
     });
     if (!status.ok()) {
       if (status.code() == StatusCode::kNotFound) return status;
-      return Status::Corruption(StrCat(where, ": not a readable Parquet checkpoint: ",
-                                       status.message()))
-          .WithHint("the checkpoint may be truncated; delete it (and _last_checkpoint) to read "
-                    "the table from its JSON commits");
+      return Status::Corruption(
+                 StrCat(where, ": not a readable Parquet checkpoint: ", status.message()))
+          .WithHint(
+              "the checkpoint may be truncated; delete it (and _last_checkpoint) to read "
+              "the table from its JSON commits");
     }
     return batch;
   }
@@ -264,7 +268,8 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
     std::ofstream out(path, std::ios::binary);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.close();
-    if (!out) return Status::IOError(StrCat(path.string(), ": cannot write a temp copy of a checkpoint"));
+    if (!out)
+      return Status::IOError(StrCat(path.string(), ": cannot write a temp copy of a checkpoint"));
     return path.string();
   }
 
@@ -294,9 +299,12 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
       return nullptr;
     };
     if (const LogicalType* t = column("add")) LAKE_RETURN_IF_ERROR(ReadAdds(conn, file, *t, batch));
-    if (const LogicalType* t = column("remove")) LAKE_RETURN_IF_ERROR(ReadRemoves(conn, file, *t, batch));
-    if (const LogicalType* t = column("metaData")) LAKE_RETURN_IF_ERROR(ReadMetadata(conn, file, *t, batch));
-    if (const LogicalType* t = column("protocol")) LAKE_RETURN_IF_ERROR(ReadProtocol(conn, file, *t, batch));
+    if (const LogicalType* t = column("remove"))
+      LAKE_RETURN_IF_ERROR(ReadRemoves(conn, file, *t, batch));
+    if (const LogicalType* t = column("metaData"))
+      LAKE_RETURN_IF_ERROR(ReadMetadata(conn, file, *t, batch));
+    if (const LogicalType* t = column("protocol"))
+      LAKE_RETURN_IF_ERROR(ReadProtocol(conn, file, *t, batch));
     if (const LogicalType* t = column("txn")) LAKE_RETURN_IF_ERROR(ReadTxn(conn, file, *t, batch));
     if (const LogicalType* t = column("domainMetadata")) {
       LAKE_RETURN_IF_ERROR(ReadDomainMetadata(conn, file, *t, batch));
@@ -304,7 +312,8 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
     if (const LogicalType* t = column("checkpointMetadata")) {
       LAKE_RETURN_IF_ERROR(ReadCheckpointMetadata(conn, file, *t, batch));
     }
-    if (const LogicalType* t = column("sidecar")) LAKE_RETURN_IF_ERROR(ReadSidecars(conn, file, *t, batch));
+    if (const LogicalType* t = column("sidecar"))
+      LAKE_RETURN_IF_ERROR(ReadSidecars(conn, file, *t, batch));
     return Status::OK();
   }
 
@@ -319,25 +328,27 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
                   delta::ActionBatch& batch) {
     if (!FindField(type, {"path"})) return Status::OK();
     Projection p("add", type);
-    p.Add({"path"}, "VARCHAR");                 // 0
-    p.Add({"partitionValues"}, kMap);           // 1
-    p.Add({"size"}, "BIGINT");                  // 2
-    p.Add({"modificationTime"}, "BIGINT");      // 3
-    p.Add({"dataChange"}, "BOOLEAN");           // 4
+    p.Add({"path"}, "VARCHAR");             // 0
+    p.Add({"partitionValues"}, kMap);       // 1
+    p.Add({"size"}, "BIGINT");              // 2
+    p.Add({"modificationTime"}, "BIGINT");  // 3
+    p.Add({"dataChange"}, "BOOLEAN");       // 4
     bool has_stats = p.Has({"stats"});
     bool has_parsed = p.Has({"stats_parsed"});
-    if (has_stats && has_parsed) {              // 5
-      p.AddRaw("COALESCE(CAST(\"add\".\"stats\" AS VARCHAR), CAST(to_json(\"add\".\"stats_parsed\") AS VARCHAR))");
+    if (has_stats && has_parsed) {  // 5
+      p.AddRaw(
+          "COALESCE(CAST(\"add\".\"stats\" AS VARCHAR), CAST(to_json(\"add\".\"stats_parsed\") AS "
+          "VARCHAR))");
     } else if (has_parsed) {
       p.AddRaw("CAST(to_json(\"add\".\"stats_parsed\") AS VARCHAR)");
     } else {
       p.Add({"stats"}, "VARCHAR");
     }
-    p.Add({"tags"}, kMap);                      // 6
-    AddDeletionVectorFields(p);                 // 7..12
-    p.Add({"baseRowId"}, "BIGINT");             // 13
+    p.Add({"tags"}, kMap);                         // 6
+    AddDeletionVectorFields(p);                    // 7..12
+    p.Add({"baseRowId"}, "BIGINT");                // 13
     p.Add({"defaultRowCommitVersion"}, "BIGINT");  // 14
-    p.Add({"clusteringProvider"}, "VARCHAR");   // 15
+    p.Add({"clusteringProvider"}, "VARCHAR");      // 15
     return Run(conn, p.Sql(file, "path"), [&](duckdb::DataChunk& chunk) {
       idx_t n = chunk.size();
       std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());
@@ -364,16 +375,16 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
                      delta::ActionBatch& batch) {
     if (!FindField(type, {"path"})) return Status::OK();
     Projection p("remove", type);
-    p.Add({"path"}, "VARCHAR");                 // 0
-    p.Add({"deletionTimestamp"}, "BIGINT");     // 1
-    p.Add({"dataChange"}, "BOOLEAN");           // 2
-    p.Add({"extendedFileMetadata"}, "BOOLEAN"); // 3
-    p.Add({"partitionValues"}, kMap);           // 4
-    p.Add({"size"}, "BIGINT");                  // 5
-    p.Add({"stats"}, "VARCHAR");                // 6
-    p.Add({"tags"}, kMap);                      // 7
-    AddDeletionVectorFields(p);                 // 8..13
-    p.Add({"baseRowId"}, "BIGINT");             // 14
+    p.Add({"path"}, "VARCHAR");                    // 0
+    p.Add({"deletionTimestamp"}, "BIGINT");        // 1
+    p.Add({"dataChange"}, "BOOLEAN");              // 2
+    p.Add({"extendedFileMetadata"}, "BOOLEAN");    // 3
+    p.Add({"partitionValues"}, kMap);              // 4
+    p.Add({"size"}, "BIGINT");                     // 5
+    p.Add({"stats"}, "VARCHAR");                   // 6
+    p.Add({"tags"}, kMap);                         // 7
+    AddDeletionVectorFields(p);                    // 8..13
+    p.Add({"baseRowId"}, "BIGINT");                // 14
     p.Add({"defaultRowCommitVersion"}, "BIGINT");  // 15
     return Run(conn, p.Sql(file, "path"), [&](duckdb::DataChunk& chunk) {
       idx_t n = chunk.size();
@@ -401,15 +412,15 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
                       delta::ActionBatch& batch) {
     if (!FindField(type, {"id"})) return Status::OK();
     Projection p("metaData", type);
-    p.Add({"id"}, "VARCHAR");                   // 0
-    p.Add({"name"}, "VARCHAR");                 // 1
-    p.Add({"description"}, "VARCHAR");          // 2
-    p.Add({"format", "provider"}, "VARCHAR");   // 3
-    p.Add({"format", "options"}, kMap);         // 4
-    p.Add({"schemaString"}, "VARCHAR");         // 5
-    p.Add({"partitionColumns"}, "VARCHAR[]");   // 6
-    p.Add({"configuration"}, kMap);             // 7
-    p.Add({"createdTime"}, "BIGINT");           // 8
+    p.Add({"id"}, "VARCHAR");                  // 0
+    p.Add({"name"}, "VARCHAR");                // 1
+    p.Add({"description"}, "VARCHAR");         // 2
+    p.Add({"format", "provider"}, "VARCHAR");  // 3
+    p.Add({"format", "options"}, kMap);        // 4
+    p.Add({"schemaString"}, "VARCHAR");        // 5
+    p.Add({"partitionColumns"}, "VARCHAR[]");  // 6
+    p.Add({"configuration"}, kMap);            // 7
+    p.Add({"createdTime"}, "BIGINT");          // 8
     return Run(conn, p.Sql(file, "id"), [&](duckdb::DataChunk& chunk) {
       idx_t n = chunk.size();
       std::vector<Col> cols = Cols(chunk, 0, chunk.ColumnCount());

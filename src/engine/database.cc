@@ -26,10 +26,14 @@ using duckdb::LogicalTypeId;
 
 int64_t TimestampToMicros(LogicalTypeId id, int64_t raw) {
   switch (id) {
-    case LogicalTypeId::TIMESTAMP_SEC: return raw * 1000000;
-    case LogicalTypeId::TIMESTAMP_MS: return raw * 1000;
-    case LogicalTypeId::TIMESTAMP_NS: return raw / 1000 - ((raw % 1000) < 0 ? 1 : 0);
-    default: return raw;
+    case LogicalTypeId::TIMESTAMP_SEC:
+      return raw * 1000000;
+    case LogicalTypeId::TIMESTAMP_MS:
+      return raw * 1000;
+    case LogicalTypeId::TIMESTAMP_NS:
+      return raw / 1000 - ((raw % 1000) < 0 ? 1 : 0);
+    default:
+      return raw;
   }
 }
 
@@ -44,36 +48,78 @@ ColumnType ToColumnType(const LogicalType& type) {
   out.name = type.ToString();
   using K = ColumnType::Kind;
   switch (type.id()) {
-    case LogicalTypeId::SQLNULL: out.kind = K::kNull; break;
-    case LogicalTypeId::BOOLEAN: out.kind = K::kBoolean; break;
-    case LogicalTypeId::TINYINT: out.kind = K::kTinyInt; break;
-    case LogicalTypeId::SMALLINT: out.kind = K::kSmallInt; break;
-    case LogicalTypeId::INTEGER: out.kind = K::kInteger; break;
-    case LogicalTypeId::BIGINT: out.kind = K::kBigInt; break;
-    case LogicalTypeId::HUGEINT: out.kind = K::kHugeInt; break;
-    case LogicalTypeId::UTINYINT: out.kind = K::kUTinyInt; break;
-    case LogicalTypeId::USMALLINT: out.kind = K::kUSmallInt; break;
-    case LogicalTypeId::UINTEGER: out.kind = K::kUInteger; break;
-    case LogicalTypeId::UBIGINT: out.kind = K::kUBigInt; break;
-    case LogicalTypeId::FLOAT: out.kind = K::kFloat; break;
-    case LogicalTypeId::DOUBLE: out.kind = K::kDouble; break;
+    case LogicalTypeId::SQLNULL:
+      out.kind = K::kNull;
+      break;
+    case LogicalTypeId::BOOLEAN:
+      out.kind = K::kBoolean;
+      break;
+    case LogicalTypeId::TINYINT:
+      out.kind = K::kTinyInt;
+      break;
+    case LogicalTypeId::SMALLINT:
+      out.kind = K::kSmallInt;
+      break;
+    case LogicalTypeId::INTEGER:
+      out.kind = K::kInteger;
+      break;
+    case LogicalTypeId::BIGINT:
+      out.kind = K::kBigInt;
+      break;
+    case LogicalTypeId::HUGEINT:
+      out.kind = K::kHugeInt;
+      break;
+    case LogicalTypeId::UTINYINT:
+      out.kind = K::kUTinyInt;
+      break;
+    case LogicalTypeId::USMALLINT:
+      out.kind = K::kUSmallInt;
+      break;
+    case LogicalTypeId::UINTEGER:
+      out.kind = K::kUInteger;
+      break;
+    case LogicalTypeId::UBIGINT:
+      out.kind = K::kUBigInt;
+      break;
+    case LogicalTypeId::FLOAT:
+      out.kind = K::kFloat;
+      break;
+    case LogicalTypeId::DOUBLE:
+      out.kind = K::kDouble;
+      break;
     case LogicalTypeId::DECIMAL:
       out.kind = K::kDecimal;
       out.precision = duckdb::DecimalType::GetWidth(type);
       out.scale = duckdb::DecimalType::GetScale(type);
       break;
     case LogicalTypeId::VARCHAR:
-    case LogicalTypeId::ENUM: out.kind = K::kVarchar; break;
-    case LogicalTypeId::BLOB: out.kind = K::kBlob; break;
-    case LogicalTypeId::DATE: out.kind = K::kDate; break;
-    case LogicalTypeId::TIME: out.kind = K::kTime; break;
+    case LogicalTypeId::ENUM:
+      out.kind = K::kVarchar;
+      break;
+    case LogicalTypeId::BLOB:
+      out.kind = K::kBlob;
+      break;
+    case LogicalTypeId::DATE:
+      out.kind = K::kDate;
+      break;
+    case LogicalTypeId::TIME:
+      out.kind = K::kTime;
+      break;
     case LogicalTypeId::TIMESTAMP:
     case LogicalTypeId::TIMESTAMP_SEC:
     case LogicalTypeId::TIMESTAMP_MS:
-    case LogicalTypeId::TIMESTAMP_NS: out.kind = K::kTimestamp; break;
-    case LogicalTypeId::TIMESTAMP_TZ: out.kind = K::kTimestampTz; break;
-    case LogicalTypeId::INTERVAL: out.kind = K::kInterval; break;
-    case LogicalTypeId::UUID: out.kind = K::kUuid; break;
+    case LogicalTypeId::TIMESTAMP_NS:
+      out.kind = K::kTimestamp;
+      break;
+    case LogicalTypeId::TIMESTAMP_TZ:
+      out.kind = K::kTimestampTz;
+      break;
+    case LogicalTypeId::INTERVAL:
+      out.kind = K::kInterval;
+      break;
+    case LogicalTypeId::UUID:
+      out.kind = K::kUuid;
+      break;
     case LogicalTypeId::LIST:
       out.kind = K::kList;
       out.children.emplace_back("element", ToColumnType(duckdb::ListType::GetChildType(type)));
@@ -93,7 +139,9 @@ ColumnType ToColumnType(const LogicalType& type) {
       out.children.emplace_back("key", ToColumnType(duckdb::MapType::KeyType(type)));
       out.children.emplace_back("value", ToColumnType(duckdb::MapType::ValueType(type)));
       break;
-    default: out.kind = K::kOther; break;
+    default:
+      out.kind = K::kOther;
+      break;
   }
   return out;
 }
@@ -102,39 +150,71 @@ Value ToLakeValue(const duckdb::Value& value, const LogicalType& type) {
   Value out;
   if (value.IsNull()) return out;
   switch (type.id()) {
-    case LogicalTypeId::BOOLEAN: out.v = value.GetValueUnsafe<bool>(); break;
-    case LogicalTypeId::TINYINT: out.v = int64_t{value.GetValueUnsafe<int8_t>()}; break;
-    case LogicalTypeId::SMALLINT: out.v = int64_t{value.GetValueUnsafe<int16_t>()}; break;
+    case LogicalTypeId::BOOLEAN:
+      out.v = value.GetValueUnsafe<bool>();
+      break;
+    case LogicalTypeId::TINYINT:
+      out.v = int64_t{value.GetValueUnsafe<int8_t>()};
+      break;
+    case LogicalTypeId::SMALLINT:
+      out.v = int64_t{value.GetValueUnsafe<int16_t>()};
+      break;
     case LogicalTypeId::INTEGER:
-    case LogicalTypeId::DATE: out.v = int64_t{value.GetValueUnsafe<int32_t>()}; break;
+    case LogicalTypeId::DATE:
+      out.v = int64_t{value.GetValueUnsafe<int32_t>()};
+      break;
     case LogicalTypeId::BIGINT:
     case LogicalTypeId::TIME:
     case LogicalTypeId::TIMESTAMP:
-    case LogicalTypeId::TIMESTAMP_TZ: out.v = value.GetValueUnsafe<int64_t>(); break;
+    case LogicalTypeId::TIMESTAMP_TZ:
+      out.v = value.GetValueUnsafe<int64_t>();
+      break;
     case LogicalTypeId::TIMESTAMP_SEC:
     case LogicalTypeId::TIMESTAMP_MS:
     case LogicalTypeId::TIMESTAMP_NS:
       out.v = TimestampToMicros(type.id(), value.GetValueUnsafe<int64_t>());
       break;
-    case LogicalTypeId::UTINYINT: out.v = uint64_t{value.GetValueUnsafe<uint8_t>()}; break;
-    case LogicalTypeId::USMALLINT: out.v = uint64_t{value.GetValueUnsafe<uint16_t>()}; break;
-    case LogicalTypeId::UINTEGER: out.v = uint64_t{value.GetValueUnsafe<uint32_t>()}; break;
-    case LogicalTypeId::UBIGINT: out.v = value.GetValueUnsafe<uint64_t>(); break;
+    case LogicalTypeId::UTINYINT:
+      out.v = uint64_t{value.GetValueUnsafe<uint8_t>()};
+      break;
+    case LogicalTypeId::USMALLINT:
+      out.v = uint64_t{value.GetValueUnsafe<uint16_t>()};
+      break;
+    case LogicalTypeId::UINTEGER:
+      out.v = uint64_t{value.GetValueUnsafe<uint32_t>()};
+      break;
+    case LogicalTypeId::UBIGINT:
+      out.v = value.GetValueUnsafe<uint64_t>();
+      break;
     case LogicalTypeId::HUGEINT:
       out.v = HugeintToInt128(value.GetValueUnsafe<duckdb::hugeint_t>());
       break;
-    case LogicalTypeId::FLOAT: out.v = double{value.GetValueUnsafe<float>()}; break;
-    case LogicalTypeId::DOUBLE: out.v = value.GetValueUnsafe<double>(); break;
+    case LogicalTypeId::FLOAT:
+      out.v = double{value.GetValueUnsafe<float>()};
+      break;
+    case LogicalTypeId::DOUBLE:
+      out.v = value.GetValueUnsafe<double>();
+      break;
     case LogicalTypeId::DECIMAL:
       switch (type.InternalType()) {
-        case duckdb::PhysicalType::INT16: out.v = int64_t{value.GetValueUnsafe<int16_t>()}; break;
-        case duckdb::PhysicalType::INT32: out.v = int64_t{value.GetValueUnsafe<int32_t>()}; break;
-        case duckdb::PhysicalType::INT64: out.v = value.GetValueUnsafe<int64_t>(); break;
-        default: out.v = HugeintToInt128(value.GetValueUnsafe<duckdb::hugeint_t>()); break;
+        case duckdb::PhysicalType::INT16:
+          out.v = int64_t{value.GetValueUnsafe<int16_t>()};
+          break;
+        case duckdb::PhysicalType::INT32:
+          out.v = int64_t{value.GetValueUnsafe<int32_t>()};
+          break;
+        case duckdb::PhysicalType::INT64:
+          out.v = value.GetValueUnsafe<int64_t>();
+          break;
+        default:
+          out.v = HugeintToInt128(value.GetValueUnsafe<duckdb::hugeint_t>());
+          break;
       }
       break;
     case LogicalTypeId::VARCHAR:
-    case LogicalTypeId::BLOB: out.v = duckdb::StringValue::Get(value); break;
+    case LogicalTypeId::BLOB:
+      out.v = duckdb::StringValue::Get(value);
+      break;
     case LogicalTypeId::LIST:
     case LogicalTypeId::ARRAY: {
       const LogicalType& child_type = type.id() == LogicalTypeId::LIST
@@ -201,13 +281,17 @@ void ConvertColumn(duckdb::Vector& vector, size_t count, std::vector<std::vector
   switch (type.id()) {
     case LogicalTypeId::BOOLEAN:
       return ConvertFlat<bool>(vector, count, rows, first_row, col, [](bool b) { return b; });
-    case LogicalTypeId::TINYINT: return ConvertFlat<int8_t>(vector, count, rows, first_row, col, as_i64);
-    case LogicalTypeId::SMALLINT: return ConvertFlat<int16_t>(vector, count, rows, first_row, col, as_i64);
-    case LogicalTypeId::INTEGER: return ConvertFlat<int32_t>(vector, count, rows, first_row, col, as_i64);
+    case LogicalTypeId::TINYINT:
+      return ConvertFlat<int8_t>(vector, count, rows, first_row, col, as_i64);
+    case LogicalTypeId::SMALLINT:
+      return ConvertFlat<int16_t>(vector, count, rows, first_row, col, as_i64);
+    case LogicalTypeId::INTEGER:
+      return ConvertFlat<int32_t>(vector, count, rows, first_row, col, as_i64);
     case LogicalTypeId::DATE:
       return ConvertFlat<duckdb::date_t>(vector, count, rows, first_row, col,
                                          [](duckdb::date_t d) { return int64_t{d.days}; });
-    case LogicalTypeId::BIGINT: return ConvertFlat<int64_t>(vector, count, rows, first_row, col, as_i64);
+    case LogicalTypeId::BIGINT:
+      return ConvertFlat<int64_t>(vector, count, rows, first_row, col, as_i64);
     case LogicalTypeId::TIME:
       return ConvertFlat<duckdb::dtime_t>(vector, count, rows, first_row, col,
                                           [](duckdb::dtime_t t) { return int64_t{t.micros}; });
@@ -220,30 +304,38 @@ void ConvertColumn(duckdb::Vector& vector, size_t count, std::vector<std::vector
       return ConvertFlat<int64_t>(vector, count, rows, first_row, col,
                                   [id](int64_t t) { return TimestampToMicros(id, t); });
     }
-    case LogicalTypeId::UTINYINT: return ConvertFlat<uint8_t>(vector, count, rows, first_row, col, as_u64);
-    case LogicalTypeId::USMALLINT: return ConvertFlat<uint16_t>(vector, count, rows, first_row, col, as_u64);
-    case LogicalTypeId::UINTEGER: return ConvertFlat<uint32_t>(vector, count, rows, first_row, col, as_u64);
-    case LogicalTypeId::UBIGINT: return ConvertFlat<uint64_t>(vector, count, rows, first_row, col, as_u64);
+    case LogicalTypeId::UTINYINT:
+      return ConvertFlat<uint8_t>(vector, count, rows, first_row, col, as_u64);
+    case LogicalTypeId::USMALLINT:
+      return ConvertFlat<uint16_t>(vector, count, rows, first_row, col, as_u64);
+    case LogicalTypeId::UINTEGER:
+      return ConvertFlat<uint32_t>(vector, count, rows, first_row, col, as_u64);
+    case LogicalTypeId::UBIGINT:
+      return ConvertFlat<uint64_t>(vector, count, rows, first_row, col, as_u64);
     case LogicalTypeId::HUGEINT:
       return ConvertFlat<duckdb::hugeint_t>(vector, count, rows, first_row, col, HugeintToInt128);
     case LogicalTypeId::FLOAT:
-      return ConvertFlat<float>(vector, count, rows, first_row, col, [](float f) { return double{f}; });
+      return ConvertFlat<float>(vector, count, rows, first_row, col,
+                                [](float f) { return double{f}; });
     case LogicalTypeId::DOUBLE:
       return ConvertFlat<double>(vector, count, rows, first_row, col, [](double d) { return d; });
     case LogicalTypeId::DECIMAL:
       switch (type.InternalType()) {
-        case duckdb::PhysicalType::INT16: return ConvertFlat<int16_t>(vector, count, rows, first_row, col, as_i64);
-        case duckdb::PhysicalType::INT32: return ConvertFlat<int32_t>(vector, count, rows, first_row, col, as_i64);
-        case duckdb::PhysicalType::INT64: return ConvertFlat<int64_t>(vector, count, rows, first_row, col, as_i64);
+        case duckdb::PhysicalType::INT16:
+          return ConvertFlat<int16_t>(vector, count, rows, first_row, col, as_i64);
+        case duckdb::PhysicalType::INT32:
+          return ConvertFlat<int32_t>(vector, count, rows, first_row, col, as_i64);
+        case duckdb::PhysicalType::INT64:
+          return ConvertFlat<int64_t>(vector, count, rows, first_row, col, as_i64);
         default:
-          return ConvertFlat<duckdb::hugeint_t>(vector, count, rows, first_row, col, HugeintToInt128);
+          return ConvertFlat<duckdb::hugeint_t>(vector, count, rows, first_row, col,
+                                                HugeintToInt128);
       }
     case LogicalTypeId::VARCHAR:
     case LogicalTypeId::BLOB:
-      return ConvertFlat<duckdb::string_t>(vector, count, rows, first_row, col,
-                                           [](const duckdb::string_t& s) {
-                                             return std::string(s.GetData(), s.GetSize());
-                                           });
+      return ConvertFlat<duckdb::string_t>(
+          vector, count, rows, first_row, col,
+          [](const duckdb::string_t& s) { return std::string(s.GetData(), s.GetSize()); });
     default:
       for (size_t i = 0; i < count; ++i) {
         rows[first_row + i][col] = ToLakeValue(vector.GetValue(i), type);
@@ -364,8 +456,10 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   std::unique_ptr<duckdb::DuckDB> db;
   Status status = internal::CatchAll([&] {
     duckdb::DBConfig config;
-    if (options.threads) config.options.maximum_threads = static_cast<duckdb::idx_t>(*options.threads);
-    if (options.memory_limit) config.SetOptionByName("memory_limit", duckdb::Value(*options.memory_limit));
+    if (options.threads)
+      config.options.maximum_threads = static_cast<duckdb::idx_t>(*options.threads);
+    if (options.memory_limit)
+      config.SetOptionByName("memory_limit", duckdb::Value(*options.memory_limit));
     if (options.temp_directory) {
       config.SetOptionByName("temp_directory", duckdb::Value(*options.temp_directory));
     }
@@ -384,8 +478,9 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
   });
   if (!status.ok()) {
     return Status(status.code(), StrCat("opening the DuckDB engine: ", status.message()))
-        .WithHint(status.hint().empty() ? "check the threads / memory_limit / temp_directory settings"
-                                        : status.hint());
+        .WithHint(status.hint().empty()
+                      ? "check the threads / memory_limit / temp_directory settings"
+                      : status.hint());
   }
   return std::unique_ptr<Database>(std::make_unique<internal::DatabaseImpl>(std::move(db)));
 }

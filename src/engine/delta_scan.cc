@@ -25,10 +25,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "delta/deletion_vector.h"
+#include "delta/literal.h"
+#include "delta/skipping.h"
+#include "delta/snapshot.h"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
 #include "duckdb/planner/expression/bound_between_expression.hpp"
 #include "duckdb/planner/expression/bound_columnref_expression.hpp"
@@ -36,10 +39,6 @@
 #include "duckdb/planner/expression/bound_conjunction_expression.hpp"
 #include "duckdb/planner/expression/bound_constant_expression.hpp"
 #include "duckdb/planner/expression/bound_operator_expression.hpp"
-#include "delta/deletion_vector.h"
-#include "delta/literal.h"
-#include "delta/skipping.h"
-#include "delta/snapshot.h"
 #include "engine/delta_engine.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/register.h"
@@ -65,27 +64,42 @@ std::atomic<int64_t> g_files_opened{0};
 Result<LogicalType> ToDuckType(const delta::DataType& type, std::string_view column) {
   using delta::TypeKind;
   switch (type.kind) {
-    case TypeKind::kString: return LogicalType(LogicalType::VARCHAR);
-    case TypeKind::kLong: return LogicalType(LogicalType::BIGINT);
-    case TypeKind::kInteger: return LogicalType(LogicalType::INTEGER);
-    case TypeKind::kShort: return LogicalType(LogicalType::SMALLINT);
-    case TypeKind::kByte: return LogicalType(LogicalType::TINYINT);
-    case TypeKind::kFloat: return LogicalType(LogicalType::FLOAT);
-    case TypeKind::kDouble: return LogicalType(LogicalType::DOUBLE);
+    case TypeKind::kString:
+      return LogicalType(LogicalType::VARCHAR);
+    case TypeKind::kLong:
+      return LogicalType(LogicalType::BIGINT);
+    case TypeKind::kInteger:
+      return LogicalType(LogicalType::INTEGER);
+    case TypeKind::kShort:
+      return LogicalType(LogicalType::SMALLINT);
+    case TypeKind::kByte:
+      return LogicalType(LogicalType::TINYINT);
+    case TypeKind::kFloat:
+      return LogicalType(LogicalType::FLOAT);
+    case TypeKind::kDouble:
+      return LogicalType(LogicalType::DOUBLE);
     case TypeKind::kDecimal:
       return LogicalType::DECIMAL(static_cast<uint8_t>(type.precision),
                                   static_cast<uint8_t>(type.scale));
-    case TypeKind::kBoolean: return LogicalType(LogicalType::BOOLEAN);
-    case TypeKind::kBinary: return LogicalType(LogicalType::BLOB);
-    case TypeKind::kDate: return LogicalType(LogicalType::DATE);
-    case TypeKind::kTimestamp: return LogicalType(LogicalType::TIMESTAMP_TZ);
-    case TypeKind::kTimestampNtz: return LogicalType(LogicalType::TIMESTAMP);
-    case TypeKind::kVoid: return LogicalType(LogicalType::SQLNULL);
+    case TypeKind::kBoolean:
+      return LogicalType(LogicalType::BOOLEAN);
+    case TypeKind::kBinary:
+      return LogicalType(LogicalType::BLOB);
+    case TypeKind::kDate:
+      return LogicalType(LogicalType::DATE);
+    case TypeKind::kTimestamp:
+      return LogicalType(LogicalType::TIMESTAMP_TZ);
+    case TypeKind::kTimestampNtz:
+      return LogicalType(LogicalType::TIMESTAMP);
+    case TypeKind::kVoid:
+      return LogicalType(LogicalType::SQLNULL);
     case TypeKind::kVariant:
-      return Status::NotSupported(StrCat("column '", column, "' has type variant, which lake "
+      return Status::NotSupported(StrCat("column '", column,
+                                         "' has type variant, which lake "
                                          "cannot read yet"))
-          .WithHint("lake does not decode the variant Parquet encoding yet; read this table "
-                    "with Spark or Databricks");
+          .WithHint(
+              "lake does not decode the variant Parquet encoding yet; read this table "
+              "with Spark or Databricks");
     case TypeKind::kStruct: {
       duckdb::child_list_t<LogicalType> children;
       for (const delta::StructField& field : type.fields) {
@@ -113,7 +127,8 @@ Result<LogicalType> ToDuckType(const delta::DataType& type, std::string_view col
 // the whole instance (§2.6), so a table in mode "id" must be checked before binding.
 Status CheckFieldIds(const delta::StructField& field, const std::string& path) {
   if (!field.field_id) {
-    return Status::Corruption(StrCat("column '", path, "' has no delta.columnMapping.id although "
+    return Status::Corruption(StrCat("column '", path,
+                                     "' has no delta.columnMapping.id although "
                                      "the table uses column mapping mode 'id'"))
         .WithHint("the table's schema is inconsistent; rewrite it with its writer");
   }
@@ -151,8 +166,7 @@ NestedIds ParseNestedIds(const delta::StructField& field) {
 // instance, §2.6) on a child without an id, so under mode "id" a list/map whose nested ids
 // are missing gets no children at all.
 MultiFileColumnDefinition ColumnDefinition(const std::string& name, const delta::DataType& dtype,
-                                           const LogicalType& type,
-                                           const delta::StructField* field,
+                                           const LogicalType& type, const delta::StructField* field,
                                            const std::string& mode, const NestedIds& parent_ids,
                                            const std::string& parent_path) {
   MultiFileColumnDefinition def(name, type);
@@ -164,13 +178,15 @@ MultiFileColumnDefinition ColumnDefinition(const std::string& name, const delta:
     if (mode == "id") {
       own_ids = ParseNestedIds(*field);
       ids = &own_ids;
-      if (field->field_id) def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(*field->field_id));
+      if (field->field_id)
+        def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(*field->field_id));
     } else if (mode == "name" && !field->physical_name.empty()) {
       def.identifier = duckdb::Value(field->physical_name);
     }
   } else if (mode == "id") {
     auto it = parent_ids.find(parent_path);
-    if (it != parent_ids.end()) def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(it->second));
+    if (it != parent_ids.end())
+      def.identifier = duckdb::Value::INTEGER(static_cast<int32_t>(it->second));
   }
   auto has_id = [&](const std::string& key) { return mode != "id" || ids->count(key) > 0; };
   switch (dtype.kind) {
@@ -283,9 +299,15 @@ std::optional<delta::Literal> DuckValueToLiteral(const duckdb::Value& value,
         d.precision = type.precision;
         d.scale = type.scale;
         switch (value.type().InternalType()) {
-          case duckdb::PhysicalType::INT16: d.unscaled = value.GetValueUnsafe<int16_t>(); break;
-          case duckdb::PhysicalType::INT32: d.unscaled = value.GetValueUnsafe<int32_t>(); break;
-          case duckdb::PhysicalType::INT64: d.unscaled = value.GetValueUnsafe<int64_t>(); break;
+          case duckdb::PhysicalType::INT16:
+            d.unscaled = value.GetValueUnsafe<int16_t>();
+            break;
+          case duckdb::PhysicalType::INT32:
+            d.unscaled = value.GetValueUnsafe<int32_t>();
+            break;
+          case duckdb::PhysicalType::INT64:
+            d.unscaled = value.GetValueUnsafe<int64_t>();
+            break;
           default: {
             auto h = value.GetValueUnsafe<duckdb::hugeint_t>();
             d.unscaled = (static_cast<__int128>(h.upper) << 64) | h.lower;
@@ -323,12 +345,23 @@ std::optional<delta::Predicate> TranslateFilter(const duckdb::TableFilter& filte
       auto& constant = filter.Cast<duckdb::ConstantFilter>();
       std::optional<Op> op;
       switch (constant.comparison_type) {
-        case duckdb::ExpressionType::COMPARE_EQUAL: op = Op::kEq; break;
-        case duckdb::ExpressionType::COMPARE_LESSTHAN: op = Op::kLt; break;
-        case duckdb::ExpressionType::COMPARE_LESSTHANOREQUALTO: op = Op::kLe; break;
-        case duckdb::ExpressionType::COMPARE_GREATERTHAN: op = Op::kGt; break;
-        case duckdb::ExpressionType::COMPARE_GREATERTHANOREQUALTO: op = Op::kGe; break;
-        default: return std::nullopt;
+        case duckdb::ExpressionType::COMPARE_EQUAL:
+          op = Op::kEq;
+          break;
+        case duckdb::ExpressionType::COMPARE_LESSTHAN:
+          op = Op::kLt;
+          break;
+        case duckdb::ExpressionType::COMPARE_LESSTHANOREQUALTO:
+          op = Op::kLe;
+          break;
+        case duckdb::ExpressionType::COMPARE_GREATERTHAN:
+          op = Op::kGt;
+          break;
+        case duckdb::ExpressionType::COMPARE_GREATERTHANOREQUALTO:
+          op = Op::kGe;
+          break;
+        default:
+          return std::nullopt;
       }
       std::optional<delta::Literal> value = DuckValueToLiteral(constant.constant, type);
       if (!value) return std::nullopt;
@@ -390,28 +423,33 @@ std::optional<delta::Predicate> TranslateFilter(const duckdb::TableFilter& filte
 }
 
 // Resolves a column reference of a pushed-down expression to (logical name, Delta type).
-using ColumnResolver =
-    std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
-        const duckdb::Expression&)>;
+using ColumnResolver = std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
+    const duckdb::Expression&)>;
 
 std::optional<delta::Predicate::Op> ComparisonOp(duckdb::ExpressionType type, bool flipped) {
   using Op = delta::Predicate::Op;
   switch (type) {
-    case duckdb::ExpressionType::COMPARE_EQUAL: return Op::kEq;
-    case duckdb::ExpressionType::COMPARE_LESSTHAN: return flipped ? Op::kGt : Op::kLt;
-    case duckdb::ExpressionType::COMPARE_LESSTHANOREQUALTO: return flipped ? Op::kGe : Op::kLe;
-    case duckdb::ExpressionType::COMPARE_GREATERTHAN: return flipped ? Op::kLt : Op::kGt;
-    case duckdb::ExpressionType::COMPARE_GREATERTHANOREQUALTO: return flipped ? Op::kLe : Op::kGe;
-    default: return std::nullopt;
+    case duckdb::ExpressionType::COMPARE_EQUAL:
+      return Op::kEq;
+    case duckdb::ExpressionType::COMPARE_LESSTHAN:
+      return flipped ? Op::kGt : Op::kLt;
+    case duckdb::ExpressionType::COMPARE_LESSTHANOREQUALTO:
+      return flipped ? Op::kGe : Op::kLe;
+    case duckdb::ExpressionType::COMPARE_GREATERTHAN:
+      return flipped ? Op::kLt : Op::kGt;
+    case duckdb::ExpressionType::COMPARE_GREATERTHANOREQUALTO:
+      return flipped ? Op::kLe : Op::kGe;
+    default:
+      return std::nullopt;
   }
 }
 
-std::optional<delta::Predicate> CompareWithConstant(delta::Predicate::Op op,
-                                                    const std::pair<std::string, const delta::DataType*>& column,
-                                                    const duckdb::Expression& constant) {
+std::optional<delta::Predicate> CompareWithConstant(
+    delta::Predicate::Op op, const std::pair<std::string, const delta::DataType*>& column,
+    const duckdb::Expression& constant) {
   if (constant.GetExpressionClass() != duckdb::ExpressionClass::BOUND_CONSTANT) return std::nullopt;
-  auto literal = DuckValueToLiteral(constant.Cast<duckdb::BoundConstantExpression>().value,
-                                    *column.second);
+  auto literal =
+      DuckValueToLiteral(constant.Cast<duckdb::BoundConstantExpression>().value, *column.second);
   if (!literal) return std::nullopt;
   return delta::Predicate::Compare(op, column.first, std::move(*literal));
 }
@@ -438,10 +476,10 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
       auto& between = expr.Cast<duckdb::BoundBetweenExpression>();
       auto column = resolve(*between.input);
       if (!column) return std::nullopt;
-      auto lower = CompareWithConstant(between.lower_inclusive ? Op::kGe : Op::kGt, *column,
-                                       *between.lower);
-      auto upper = CompareWithConstant(between.upper_inclusive ? Op::kLe : Op::kLt, *column,
-                                       *between.upper);
+      auto lower =
+          CompareWithConstant(between.lower_inclusive ? Op::kGe : Op::kGt, *column, *between.lower);
+      auto upper =
+          CompareWithConstant(between.upper_inclusive ? Op::kLe : Op::kLt, *column, *between.upper);
       if (lower && upper) return delta::Predicate::And({std::move(*lower), std::move(*upper)});
       if (lower) return lower;
       return upper;
@@ -470,8 +508,12 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
       delta::Predicate p;
       p.column = column->first;
       switch (op.type) {
-        case duckdb::ExpressionType::OPERATOR_IS_NULL: p.op = Op::kIsNull; return p;
-        case duckdb::ExpressionType::OPERATOR_IS_NOT_NULL: p.op = Op::kIsNotNull; return p;
+        case duckdb::ExpressionType::OPERATOR_IS_NULL:
+          p.op = Op::kIsNull;
+          return p;
+        case duckdb::ExpressionType::OPERATOR_IS_NOT_NULL:
+          p.op = Op::kIsNotNull;
+          return p;
         case duckdb::ExpressionType::COMPARE_IN: {
           p.op = Op::kIn;
           for (size_t i = 1; i < op.children.size(); ++i) {
@@ -485,7 +527,8 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
           }
           return p;
         }
-        default: return std::nullopt;
+        default:
+          return std::nullopt;
       }
     }
     default:
@@ -505,8 +548,8 @@ std::optional<int64_t> NumRecords(const std::optional<std::string>& stats) {
   ++pos;
   while (pos < stats->size() && (*stats)[pos] == ' ') ++pos;
   size_t end = pos;
-  while (end < stats->size() && (std::isdigit(static_cast<unsigned char>((*stats)[end])) ||
-                                 (*stats)[end] == '-')) {
+  while (end < stats->size() &&
+         (std::isdigit(static_cast<unsigned char>((*stats)[end])) || (*stats)[end] == '-')) {
     ++end;
   }
   return ParseInt64(std::string_view(*stats).substr(pos, end - pos));
@@ -578,8 +621,8 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
     table->partition_keys.push_back(is_partition ? field.PhysicalNameFor(mode) : "");
   }
   if (table->names.empty()) {
-    return Status::NotSupported(StrCat(snap.table_uri(), " version ", snap.version(),
-                                       ": the table has no columns"));
+    return Status::NotSupported(
+        StrCat(snap.table_uri(), " version ", snap.version(), ": the table has no columns"));
   }
   storage::ObjectStore& table_store = table->engine->store();
   table->file_paths.reserve(snap.files().size());
@@ -593,20 +636,21 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
     } else if (StartsWith(resolved, "/")) {
       local = resolved;
     } else if (resolved.find("://") != std::string::npos) {
-      return Status::NotSupported(StrCat(snap.table_uri(), ": data file ", add.path,
-                                         " is on remote storage, which delta_scan cannot read yet"));
+      return Status::NotSupported(
+          StrCat(snap.table_uri(), ": data file ", add.path,
+                 " is on remote storage, which delta_scan cannot read yet"));
     } else {
       std::optional<std::string> p = table_store.LocalPath(resolved);
       if (!p) {
-        return Status::NotSupported(StrCat(snap.table_uri(),
-                                           ": delta_scan reads tables on local storage only"));
+        return Status::NotSupported(
+            StrCat(snap.table_uri(), ": delta_scan reads tables on local storage only"));
       }
       local = std::move(*p);
     }
     table->file_paths.push_back(std::move(local));
   }
-  table->skipper = std::make_unique<delta::FileSkipper>(snap.schema(),
-                                                        snap.metadata().partition_columns, mode);
+  table->skipper =
+      std::make_unique<delta::FileSkipper>(snap.schema(), snap.metadata().partition_columns, mode);
   g_files_in_snapshots += static_cast<int64_t>(snap.files().size());
   return std::shared_ptr<const BoundTable>(std::move(table));
 }
@@ -645,8 +689,9 @@ class DeltaFileList final : public duckdb::MultiFileList {
   // none can be dropped.
   duckdb::unique_ptr<duckdb::MultiFileList> Prune(std::vector<delta::Predicate> conjuncts) const {
     if (conjuncts.empty()) return nullptr;
-    delta::Predicate predicate = conjuncts.size() == 1 ? std::move(conjuncts[0])
-                                                       : delta::Predicate::And(std::move(conjuncts));
+    delta::Predicate predicate = conjuncts.size() == 1
+                                     ? std::move(conjuncts[0])
+                                     : delta::Predicate::And(std::move(conjuncts));
     const auto& files = table_->snapshot->files();
     std::vector<idx_t> kept;
     kept.reserve(selected_.size());
@@ -755,7 +800,8 @@ class DeltaFileList final : public duckdb::MultiFileList {
 
 class DeletionVectorFilter final : public duckdb::DeleteFilter {
  public:
-  explicit DeletionVectorFilter(std::shared_ptr<const delta::DeletionVector> dv) : dv_(std::move(dv)) {}
+  explicit DeletionVectorFilter(std::shared_ptr<const delta::DeletionVector> dv)
+      : dv_(std::move(dv)) {}
 
   idx_t Filter(duckdb::row_t start_row_index, idx_t count, duckdb::SelectionVector& sel) override {
     if (count == 0) return 0;
@@ -839,13 +885,15 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
     if (v != options.custom_options.end() && !v->second.IsNull()) {
       version = v->second.GetValue<int64_t>();
       if (*version < 0) {
-        ThrowStatus(Status::InvalidArgument(StrCat("delta_scan: version must be >= 0, got ", *version)));
+        ThrowStatus(
+            Status::InvalidArgument(StrCat("delta_scan: version must be >= 0, got ", *version)));
       }
     }
     auto ts = options.custom_options.find("timestamp");
     if (ts != options.custom_options.end() && !ts->second.IsNull()) {
       if (version) {
-        ThrowStatus(Status::InvalidArgument("delta_scan: give either version or timestamp, not both"));
+        ThrowStatus(
+            Status::InvalidArgument("delta_scan: give either version or timestamp, not both"));
       }
       timestamp_ms = TimestampOptionMs(ts->second);
     }
@@ -880,16 +928,15 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       const duckdb::vector<MultiFileColumnDefinition>& global_columns,
       const duckdb::vector<duckdb::ColumnIndex>& global_column_ids) override {
     return duckdb::make_uniq<duckdb::MultiFileReaderGlobalState>(duckdb::vector<LogicalType>{},
-                                                                  &file_list);
+                                                                 &file_list);
   }
 
-  void FinalizeBind(duckdb::MultiFileReaderData& reader_data,
-                    const duckdb::MultiFileOptions& file_options,
-                    const duckdb::MultiFileReaderBindData& options,
-                    const duckdb::vector<MultiFileColumnDefinition>& global_columns,
-                    const duckdb::vector<duckdb::ColumnIndex>& global_column_ids,
-                    ClientContext& context,
-                    duckdb::optional_ptr<duckdb::MultiFileReaderGlobalState> global_state) override {
+  void FinalizeBind(
+      duckdb::MultiFileReaderData& reader_data, const duckdb::MultiFileOptions& file_options,
+      const duckdb::MultiFileReaderBindData& options,
+      const duckdb::vector<MultiFileColumnDefinition>& global_columns,
+      const duckdb::vector<duckdb::ColumnIndex>& global_column_ids, ClientContext& context,
+      duckdb::optional_ptr<duckdb::MultiFileReaderGlobalState> global_state) override {
     MultiFileReader::FinalizeBind(reader_data, file_options, options, global_columns,
                                   global_column_ids, context, global_state);
     if (!global_state || !global_state->file_list) {
@@ -914,9 +961,9 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       const delta::DataType& type = table.fields[column]->type;
       Result<delta::Literal> literal = delta::ParsePartitionValue(type, raw);
       if (!literal.ok()) {
-        ThrowStatus(literal.status().WithContext(StrCat(table.snapshot->table_uri(), " version ",
-                                                        table.snapshot->version(), ", file ",
-                                                        add.path)));
+        ThrowStatus(
+            literal.status().WithContext(StrCat(table.snapshot->table_uri(), " version ",
+                                                table.snapshot->version(), ", file ", add.path)));
       }
       reader_data.constant_map.Add(duckdb::MultiFileGlobalIndex(i),
                                    LiteralToDuckValue(*literal, type, table.types[column]));
@@ -926,8 +973,9 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       Result<std::shared_ptr<const delta::DeletionVector>> dv =
           delta::LoadDeletionVector(table.engine->store(), *add.deletion_vector);
       if (!dv.ok()) {
-        ThrowStatus(dv.status().WithContext(StrCat(table.snapshot->table_uri(), " version ",
-                                                   table.snapshot->version(), ", file ", add.path)));
+        ThrowStatus(
+            dv.status().WithContext(StrCat(table.snapshot->table_uri(), " version ",
+                                           table.snapshot->version(), ", file ", add.path)));
       }
       reader.deletion_filter = duckdb::make_uniq<DeletionVectorFilter>(std::move(*dv));
     }

@@ -40,7 +40,8 @@ TEST_F(CheckpointReaderTest, ReadsClassicCheckpointActions) {
   const std::string table = "delta-spark-golden/basic-with-inserts-deletes-checkpoint";
   auto store = storage::LocalStore::Open(TablePath(table));
   ASSERT_TRUE(store.ok()) << store.status();
-  auto batch = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
+  auto batch =
+      reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
   ASSERT_TRUE(batch.ok()) << batch.status();
   const nlohmann::json* v10 = ManifestVersion(ManifestTable(table), 10);
   ASSERT_NE(v10, nullptr);
@@ -66,7 +67,8 @@ TEST_F(CheckpointReaderTest, ReadsDeletionVectorsAndPartitionValues) {
   const std::string table = "delta-spark-golden/dv-partitioned-with-checkpoint";
   auto store = storage::LocalStore::Open(TablePath(table));
   ASSERT_TRUE(store.ok());
-  auto batch = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
+  auto batch =
+      reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
   ASSERT_TRUE(batch.ok()) << batch.status();
   const nlohmann::json* v10 = ManifestVersion(ManifestTable(table), 10);
   ASSERT_NE(v10, nullptr);
@@ -96,7 +98,8 @@ TEST_F(CheckpointReaderTest, ReadsV2CheckpointSidecarsAndCheckpointMetadata) {
   auto store = storage::LocalStore::Open(TablePath(table));
   ASSERT_TRUE(store.ok());
   auto top = reader_->ReadParquetActions(
-      **store, "_delta_log/00000000000000000002.checkpoint.e8fa2696-9728-4e9c-b285-634743fdd4fb.parquet");
+      **store,
+      "_delta_log/00000000000000000002.checkpoint.e8fa2696-9728-4e9c-b285-634743fdd4fb.parquet");
   ASSERT_TRUE(top.ok()) << top.status();
   EXPECT_EQ(top->sidecars.size(), 2u);  // two files in _delta_log/_sidecars/
   ASSERT_EQ(top->checkpoint_metadata.size(), 1u);
@@ -118,7 +121,8 @@ TEST_F(CheckpointReaderTest, RendersStatsParsedAsJsonWhenStatsIsAbsent) {
   const std::string table = "delta-rs/delta-1.2.1-only-struct-stats";
   auto store = storage::LocalStore::Open(TablePath(table));
   ASSERT_TRUE(store.ok());
-  auto batch = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
+  auto batch =
+      reader_->ReadParquetActions(**store, "_delta_log/00000000000000000010.checkpoint.parquet");
   ASSERT_TRUE(batch.ok()) << batch.status();
   const nlohmann::json* v10 = ManifestVersion(ManifestTable(table), 10);
   ASSERT_NE(v10, nullptr);
@@ -135,7 +139,8 @@ TEST_F(CheckpointReaderTest, RendersStatsParsedAsJsonWhenStatsIsAbsent) {
 
 TEST_F(CheckpointReaderTest, CopiesFilesOfNonLocalStores) {
   const std::string table = "delta-spark-golden/multi-part-checkpoint";
-  const std::string key = "_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet";
+  const std::string key =
+      "_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet";
   std::ifstream in(TablePath(table) + "/" + key, std::ios::binary);
   std::stringstream bytes;
   bytes << in.rdbuf();
@@ -152,12 +157,15 @@ TEST_F(CheckpointReaderTest, CopiesFilesOfNonLocalStores) {
 }
 
 TEST_F(CheckpointReaderTest, MissingFileIsNotFoundAndGarbageIsCorruption) {
-  auto store = storage::LocalStore::Open(TablePath("delta-spark-golden/basic-with-inserts-deletes-checkpoint"));
+  auto store = storage::LocalStore::Open(
+      TablePath("delta-spark-golden/basic-with-inserts-deletes-checkpoint"));
   ASSERT_TRUE(store.ok());
-  auto missing = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000099.checkpoint.parquet");
+  auto missing =
+      reader_->ReadParquetActions(**store, "_delta_log/00000000000000000099.checkpoint.parquet");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(missing.status().message().find("00000000000000000099.checkpoint.parquet"), std::string::npos);
+  EXPECT_NE(missing.status().message().find("00000000000000000099.checkpoint.parquet"),
+            std::string::npos);
 
   auto garbage = reader_->ReadParquetActions(**store, "_delta_log/00000000000000000000.json");
   ASSERT_FALSE(garbage.ok());

@@ -125,8 +125,9 @@ TEST_F(DatabaseTest, ConvertsNestedTypes) {
 }
 
 TEST_F(DatabaseTest, RunsStatementsInOrderAndReturnsTheLast) {
-  ResultTable t = MustQuery("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3); "
-                            "SELECT sum(x) AS s FROM t");
+  ResultTable t = MustQuery(
+      "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3); "
+      "SELECT sum(x) AS s FROM t");
   ASSERT_EQ(t.rows.size(), 1u);
   EXPECT_EQ(Get<__int128>(t.rows[0][0]), 6);
 }

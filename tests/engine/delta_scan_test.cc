@@ -110,17 +110,11 @@ TEST_F(DeltaScanTest, ResolvesColumnMappingById) {
   CheckAllVersions("delta-spark-golden/table-with-icebegCompatV2Enabled");
 }
 
-TEST_F(DeltaScanTest, ReadsColumnsAddedLaterAsNull) {
-  CheckAllVersions("dat/with_schema_change");
-}
+TEST_F(DeltaScanTest, ReadsColumnsAddedLaterAsNull) { CheckAllVersions("dat/with_schema_change"); }
 
-TEST_F(DeltaScanTest, CastsWidenedTypes) {
-  CheckAllVersions("delta-spark-golden/type-widening");
-}
+TEST_F(DeltaScanTest, CastsWidenedTypes) { CheckAllVersions("delta-spark-golden/type-widening"); }
 
-TEST_F(DeltaScanTest, ReadsVoidColumnsAsNull) {
-  CheckAllVersions("delta-kernel-rs/void-column");
-}
+TEST_F(DeltaScanTest, ReadsVoidColumnsAsNull) { CheckAllVersions("delta-kernel-rs/void-column"); }
 
 TEST_F(DeltaScanTest, ReadsInt96TimestampsAsUtcInstants) {
   CheckAllVersions("delta-spark-golden/kernel-timestamp-INT96");
@@ -286,8 +280,8 @@ TEST_F(DeltaScanTest, PrunesFilesAtPlanTime) {
   // EXPLAIN plans without executing: any pruning it does happened in the optimizer's filter
   // pushdown, so cardinality estimates (join order) see only the files that can match.
   const std::string table = "delta-spark-golden/dv-partitioned-with-checkpoint";
-  for (const std::string where : {"part = 1", "part IN (1, 2)", "part BETWEEN 1 AND 2",
-                                  "1 = part", "part = 1 OR part = 2"}) {
+  for (const std::string where :
+       {"part = 1", "part IN (1, 2)", "part BETWEEN 1 AND 2", "1 = part", "part = 1 OR part = 2"}) {
     ScanCounters before = GetScanCounters();
     auto plan = Query("EXPLAIN SELECT count(*) FROM " + Scan(table) + " WHERE " + where);
     ASSERT_TRUE(plan.ok()) << plan.status();

@@ -7,10 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/database.h"
 
@@ -72,7 +71,8 @@ inline std::string TimestampText(int64_t micros) {
 
 inline std::string Int128Text(__int128 v) {
   bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  unsigned __int128 u =
+      neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
   std::string s;
   do {
     s.insert(s.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
@@ -100,8 +100,12 @@ inline nlohmann::json Canonical(const Value& value, const ColumnType& type) {
     return 0;
   };
   switch (type.kind) {
-    case K::kBoolean: return std::get<bool>(value.v);
-    case K::kTinyInt: case K::kSmallInt: case K::kInteger: case K::kBigInt:
+    case K::kBoolean:
+      return std::get<bool>(value.v);
+    case K::kTinyInt:
+    case K::kSmallInt:
+    case K::kInteger:
+    case K::kBigInt:
       return std::get<int64_t>(value.v);
     case K::kFloat:
     case K::kDouble: {
@@ -115,8 +119,10 @@ inline nlohmann::json Canonical(const Value& value, const ColumnType& type) {
                      : std::to_chars(buf, buf + sizeof buf, d).ptr;
       return nlohmann::json::parse(std::string(buf, end));
     }
-    case K::kDecimal: return DecimalText(as_i128(), type.scale);
-    case K::kVarchar: return std::get<std::string>(value.v);
+    case K::kDecimal:
+      return DecimalText(as_i128(), type.scale);
+    case K::kVarchar:
+      return std::get<std::string>(value.v);
     case K::kBlob: {
       std::string hex;
       char buf[3];
@@ -126,9 +132,12 @@ inline nlohmann::json Canonical(const Value& value, const ColumnType& type) {
       }
       return hex;
     }
-    case K::kDate: return DateText(std::get<int64_t>(value.v));
-    case K::kTimestamp: return TimestampText(std::get<int64_t>(value.v));
-    case K::kTimestampTz: return TimestampText(std::get<int64_t>(value.v)) + "Z";
+    case K::kDate:
+      return DateText(std::get<int64_t>(value.v));
+    case K::kTimestamp:
+      return TimestampText(std::get<int64_t>(value.v));
+    case K::kTimestampTz:
+      return TimestampText(std::get<int64_t>(value.v)) + "Z";
     case K::kList: {
       nlohmann::json arr = nlohmann::json::array();
       for (const Value& v : *std::get<std::shared_ptr<ValueList>>(value.v)) {
@@ -150,12 +159,12 @@ inline nlohmann::json Canonical(const Value& value, const ColumnType& type) {
         pairs.push_back(nlohmann::json::array(
             {Canonical(k, type.children[0].second), Canonical(v, type.children[1].second)}));
       }
-      std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
-        return a[0].dump() < b[0].dump();
-      });
+      std::sort(pairs.begin(), pairs.end(),
+                [](const auto& a, const auto& b) { return a[0].dump() < b[0].dump(); });
       return pairs;
     }
-    default: return "<unsupported " + type.name + ">";
+    default:
+      return "<unsupported " + type.name + ">";
   }
 }
 

@@ -12,10 +12,12 @@ constexpr std::string_view kHintMarker = "\n[hint] ";
 
 // Codes are spelled as StatusCodeName spells them.
 constexpr StatusCode kAllCodes[] = {
-    StatusCode::kInvalidArgument, StatusCode::kNotFound,           StatusCode::kAlreadyExists,
-    StatusCode::kPermissionDenied, StatusCode::kConflict,          StatusCode::kUnavailable,
-    StatusCode::kFailedPrecondition, StatusCode::kCorruption,      StatusCode::kNotSupported,
-    StatusCode::kIOError,          StatusCode::kCancelled,         StatusCode::kInternal,
+    StatusCode::kInvalidArgument,    StatusCode::kNotFound,
+    StatusCode::kAlreadyExists,      StatusCode::kPermissionDenied,
+    StatusCode::kConflict,           StatusCode::kUnavailable,
+    StatusCode::kFailedPrecondition, StatusCode::kCorruption,
+    StatusCode::kNotSupported,       StatusCode::kIOError,
+    StatusCode::kCancelled,          StatusCode::kInternal,
 };
 
 StatusCode CodeForExceptionType(duckdb::ExceptionType type) {
@@ -80,11 +82,9 @@ std::optional<Status> DecodeStatus(const std::string& raw) {
   size_t msg_begin = code_end + 1;
   if (msg_begin < raw.size() && raw[msg_begin] == ' ') ++msg_begin;
   size_t hint_pos = raw.find(kHintMarker, msg_begin);
-  std::string message = raw.substr(msg_begin, hint_pos == std::string::npos
-                                                  ? std::string::npos
-                                                  : hint_pos - msg_begin);
-  std::string hint =
-      hint_pos == std::string::npos ? "" : raw.substr(hint_pos + kHintMarker.size());
+  std::string message = raw.substr(
+      msg_begin, hint_pos == std::string::npos ? std::string::npos : hint_pos - msg_begin);
+  std::string hint = hint_pos == std::string::npos ? "" : raw.substr(hint_pos + kHintMarker.size());
   // DuckDB appends the query location ("\n\nLINE 1: ...") after our text.
   std::string& tail = hint_pos == std::string::npos ? message : hint;
   if (size_t location = tail.find("\n\n"); location != std::string::npos) tail.resize(location);
