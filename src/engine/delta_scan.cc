@@ -1,4 +1,5 @@
-// delta_scan(path [, version := n] [, timestamp := '...']): Delta tables through DuckDB's own
+// delta_scan(path [, version := n] [, timestamp := '...'] [, skip_files := true]): Delta tables
+// through DuckDB's own
 // Parquet scan (DUCKDB-INTEGRATION.md §2.1).
 //
 // Design notes.
@@ -685,6 +686,13 @@ class DeltaFileList final : public duckdb::MultiFileList {
     }
     return *table_;
   }
+  // skip_files := false turns log-based file skipping off: a way to tell a wrong statistic
+  // (which hides rows) from a wrong answer elsewhere (DUCKDB-INTEGRATION.md §4, risk 3).
+  static bool SkippingEnabled(const duckdb::MultiFileOptions& options) {
+    auto it = options.custom_options.find("skip_files");
+    return it == options.custom_options.end() || it->second.IsNull() || it->second.GetValue<bool>();
+  }
+
   // Returns a list without the files that cannot match all of `conjuncts`, or nullptr when
   // none can be dropped.
   duckdb::unique_ptr<duckdb::MultiFileList> Prune(std::vector<delta::Predicate> conjuncts) const {
@@ -711,7 +719,7 @@ class DeltaFileList final : public duckdb::MultiFileList {
       const duckdb::vector<std::string>& names, const duckdb::vector<LogicalType>& types,
       const duckdb::vector<duckdb::column_t>& column_ids,
       duckdb::TableFilterSet& filters) const override {
-    if (!table_ || filters.filters.empty()) return nullptr;
+    if (!table_ || filters.filters.empty() || !SkippingEnabled(options)) return nullptr;
     std::vector<delta::Predicate> conjuncts;
     for (auto& [filter_idx, filter] : filters.filters) {
       if (filter_idx >= column_ids.size()) continue;
@@ -730,7 +738,7 @@ class DeltaFileList final : public duckdb::MultiFileList {
       ClientContext& context, const duckdb::MultiFileOptions& options,
       duckdb::MultiFilePushdownInfo& info,
       duckdb::vector<duckdb::unique_ptr<duckdb::Expression>>& filters) override {
-    if (!table_ || filters.empty()) return nullptr;
+    if (!table_ || filters.empty() || !SkippingEnabled(options)) return nullptr;
     ColumnResolver resolve = [&](const duckdb::Expression& e)
         -> std::optional<std::pair<std::string, const delta::DataType*>> {
       if (e.GetExpressionClass() != duckdb::ExpressionClass::BOUND_COLUMN_REF) return std::nullopt;
@@ -868,7 +876,7 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
   bool ParseOption(const std::string& key, const duckdb::Value& val,
                    duckdb::MultiFileOptions& options, ClientContext& context) override {
     std::string lower = ToLower(key);
-    if (lower == "version" || lower == "timestamp") {
+    if (lower == "version" || lower == "timestamp" || lower == "skip_files") {
       options.custom_options[lower] = val;
       return true;
     }
@@ -1022,6 +1030,7 @@ void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
     function.named_parameters.clear();
     function.named_parameters["version"] = LogicalType::BIGINT;
     function.named_parameters["timestamp"] = LogicalType::ANY;
+    function.named_parameters["skip_files"] = LogicalType::BOOLEAN;
     // Parquet's own statistics / partition stats describe files, not the snapshot (DVs).
     function.statistics = nullptr;
     function.get_partition_stats = nullptr;

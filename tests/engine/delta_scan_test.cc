@@ -335,6 +335,21 @@ TEST_F(DeltaScanTest, FiltersApplyToTheRightColumnWhateverTheProjection) {
   EXPECT_EQ(CanonicalRows(*col1), expected_col1);
 }
 
+TEST_F(DeltaScanTest, SkipFilesFalseOpensEveryFile) {
+  const std::string table = "delta-spark-golden/dv-partitioned-with-checkpoint";
+  const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();
+  int64_t expected = 0;
+  for (const auto& row : latest["rows"]) expected += row[0] == 1 ? 1 : 0;
+  ScanCounters before = GetScanCounters();
+  auto result = Query("SELECT count(*) FROM delta_scan('" + TablePath(table) +
+                      "', skip_files := false) WHERE part = 1");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ScanCounters after = GetScanCounters();
+  EXPECT_EQ(std::get<int64_t>(result->rows[0][0].v), expected);
+  EXPECT_EQ(after.files_skipped, before.files_skipped);
+  EXPECT_EQ(after.files_opened - before.files_opened, latest["num_files"].get<int64_t>());
+}
+
 TEST_F(DeltaScanTest, PrunesFilesByStatsBeforeOpeningThem) {
   const std::string table = "delta-spark-golden/basic-with-inserts-deletes-checkpoint";
   const nlohmann::json& latest = ManifestTable(table)["expect"]["versions"].back();

@@ -5,7 +5,8 @@
 
 namespace lake::engine::internal {
 
-// Registers delta_scan(path [, version := n] [, timestamp := '...']) (delta_scan.cc).
+// Registers delta_scan(path [, version := n] [, timestamp := '...'] [, skip_files := bool])
+// (delta_scan.cc).
 void RegisterDeltaScan(duckdb::DatabaseInstance& db);
 
 // Registers lake's SQL syntax (parser + operator extensions, on DBConfig::GetConfig(db):
