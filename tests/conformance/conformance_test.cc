@@ -399,6 +399,9 @@ void Table::CheckScan(const json& ver, const json& columns, int64_t version) {
       const engine::ResultColumn& col = keys.columns()[i];
       std::string type = DeltaTypeNameOf(col.type);
       if (i < want.size() && want[i].ends_with(" <variant>")) type = "<variant>";
+      // A Delta void column has no DuckDB counterpart: DuckDB turns a NULL-typed table
+      // function column into INTEGER. Its values are all NULL, which the row check verifies.
+      if (i < want.size() && want[i].ends_with(" void") && type == "integer") type = "void";
       got.push_back(col.name + " " + type);
     }
     EXPECT_EQ(got, want) << "result columns of SELECT * at version " << version;
@@ -444,6 +447,24 @@ void Table::CheckScan(const json& ver, const json& columns, int64_t version) {
   }
 }
 
+// Tables lake reads at the log level but refuses to scan, each with the word its error must
+// name (docs/compatibility.md lists the same). The refusal is asserted, not skipped: the scan
+// must fail with NOT_SUPPORTED naming the feature, and once lake learns to read the table the
+// test fails until the entry is removed and the full checks run.
+const std::map<std::string, std::string>& DocumentedRefusals() {
+  static const std::map<std::string, std::string> kRefusals = {
+      // DuckDB 1.4 has no VARIANT type and lake does not decode the variant encoding yet.
+      {"delta-spark-golden/spark-variant-checkpoint", "variant"},
+  };
+  return kRefusals;
+}
+
+std::optional<std::string> DocumentedRefusal(const json& table) {
+  auto it = DocumentedRefusals().find(table["path"].get<std::string>());
+  if (it == DocumentedRefusals().end()) return std::nullopt;
+  return it->second;
+}
+
 void Table::CheckVersion(const json& ver, const json& columns) {
   const int64_t version = ver["version"].get<int64_t>();
   Result<delta::SnapshotPtr> snap = LoadSnapshotOf(dir_, version);
@@ -461,6 +482,13 @@ void Table::CheckVersion(const json& ver, const json& columns) {
   }
   ASSERT_TRUE(snap.ok()) << snap.status();
   CheckLogLevel(**snap, ver, columns);
+  if (std::optional<std::string> feature = DocumentedRefusal(GetParam().entry)) {
+    Result<engine::ResultTable> r = session_->Query("SELECT * FROM " + ScanExpr(dir_, version));
+    ASSERT_FALSE(r.ok()) << "lake now reads this table: remove it from DocumentedRefusals()";
+    EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status();
+    EXPECT_TRUE(ContainsAny(r.status().message(), {*feature})) << r.status();
+    return;
+  }
   CheckScan(ver, columns, version);
 }
 
@@ -484,7 +512,7 @@ TEST_P(Table, Reads) {
     ASSERT_TRUE(latest.ok()) << latest.status();
     EXPECT_EQ((*latest)->version(), table["latest_version"].get<int64_t>());
   }
-  if (expect.contains("latest_columns") && latest_has_schema) {
+  if (expect.contains("latest_columns") && latest_has_schema && !DocumentedRefusal(table)) {
     Result<engine::ResultTable> r =
         session_->Query("SELECT * FROM " + ScanExpr(dir_, std::nullopt) + " LIMIT 0");
     // When the latest version's data files are missing from the corpus, planning may already
