@@ -9,6 +9,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
 jobs="${LAKE_JOBS:-$(nproc)}"
+# Lets ccache hit across clones of the repository (CI builds a fresh clone each time).
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$root}"
 
 echo "== build and test (build/)" >&2
 scripts/build.sh -j "$jobs"

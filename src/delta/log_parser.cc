@@ -16,6 +16,8 @@
 //      by a second pass over that text (one per commit, so the cost does not matter).
 #include "delta/log_parser.h"
 
+#include <cmath>
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -130,8 +132,11 @@ class LineParser {
     }
     if (auto err = v.get_int64().get(out)) {
       // 1.0 style numbers from loosely typed writers: accept when integral.
+      // The range check comes first: casting an out-of-range double to int64 is undefined
+      // (found by tests/fuzz/json_actions_fuzz).
       double d = 0;
-      if (!v.get_double().get(d) && d == static_cast<double>(static_cast<int64_t>(d))) {
+      if (!v.get_double().get(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0 &&
+          d == std::trunc(d)) {
         out = static_cast<int64_t>(d);
         return std::nullopt;
       }

@@ -152,6 +152,22 @@ TEST(ParseJsonActions, AcceptsNumbersWrittenAsStrings) {
   EXPECT_EQ(batch.adds[0].partition_values[0].second, std::optional<std::string>("5"));
 }
 
+// Regression (found by tests/fuzz/json_actions_fuzz): an integer field holding a number beyond
+// int64 was cast from double, which is undefined; it must be refused as corruption.
+TEST(ParseJsonActions, IntegerFieldBeyondInt64IsCorruption) {
+  for (const char* ts : {"16861915620191563139", "1.69e19", "-1e19"}) {
+    const std::string line = std::string(R"({"remove":{"path":"a","deletionTimestamp":)") + ts +
+                             R"(,"dataChange":true}})";
+    Result<ActionBatch> r = ParseJsonActions(line, "n.json");
+    ASSERT_FALSE(r.ok()) << ts;
+    EXPECT_EQ(r.status().code(), StatusCode::kCorruption) << ts;
+    EXPECT_THAT(r.status().message(), HasSubstr("deletionTimestamp")) << ts;
+  }
+  const std::string integral = R"({"remove":{"path":"a","deletionTimestamp":5.0,"dataChange":true}})";
+  ASSERT_OK_AND_ASSIGN(ActionBatch batch, ParseJsonActions(integral, "n.json"));
+  EXPECT_EQ(batch.removes.at(0).deletion_timestamp, 5);
+}
+
 TEST(ParseJsonActions, BrokenLineIsCorruptionNamingFileAndLine) {
   const std::string text =
       std::string(R"({"protocol":{"minReaderVersion":1,"minWriterVersion":2}})") + "\n" +
