@@ -16,6 +16,7 @@
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/register.h"
+#include "engine/internal/snapshot_cache.h"
 
 namespace lake::engine {
 namespace internal {
@@ -450,6 +451,10 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
                                              "), but lake was built for ", LAKE_DUCKDB_SOURCE_ID))
         .WithHint("use the libduckdb.so lake was built with (check LD_LIBRARY_PATH), or rebuild");
   }
+  if (options.snapshot_cache_entries && *options.snapshot_cache_entries < 0) {
+    return Status::InvalidArgument(StrCat("snapshot_cache_entries must be at least 0, got ",
+                                          *options.snapshot_cache_entries));
+  }
   if (options.threads && *options.threads < 1) {
     return Status::InvalidArgument(StrCat("threads must be at least 1, got ", *options.threads));
   }
@@ -473,6 +478,11 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     duckdb::Connection setup(*db);
     auto tz = setup.Query("SET GLOBAL TimeZone = 'UTC'");
     if (tz->HasError()) tz->ThrowError();
+    internal::SnapshotCacheOptions cache_options;
+    if (options.snapshot_cache_entries) {
+      cache_options.max_entries = static_cast<size_t>(*options.snapshot_cache_entries);
+    }
+    internal::SnapshotCache::Install(*db->instance, cache_options);
     internal::RegisterDeltaScan(*db->instance);
     internal::RegisterLakeSql(*db->instance);
   });

@@ -73,6 +73,9 @@ struct DatabaseOptions {
   std::optional<int> threads;               // default: all cores
   std::optional<std::string> memory_limit;  // e.g. "8GB"; default: DuckDB's (80% of RAM)
   std::optional<std::string> temp_directory;
+  // Most Delta snapshots kept for reuse by later queries (latest and pinned versions); 0
+  // turns the cache off. Default 8, and at most 4M data files in total beyond the newest.
+  std::optional<int> snapshot_cache_entries;
 };
 
 class Session {

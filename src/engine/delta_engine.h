@@ -43,4 +43,13 @@ struct ScanCounters {
 };
 ScanCounters GetScanCounters();
 
+// Counters of `db`'s snapshot cache (engine/internal/snapshot_cache.h), for tests. Monotonic.
+struct SnapshotCacheCounters {
+  int64_t hits = 0;        // served from the cache (latest: a listing found nothing new)
+  int64_t refreshes = 0;   // latest: new commits replayed onto the cached snapshot
+  int64_t full_loads = 0;  // loaded from scratch
+  int64_t evictions = 0;
+};
+SnapshotCacheCounters GetSnapshotCacheCounters(Database& db);
+
 }  // namespace lake::engine

@@ -6,8 +6,9 @@
 //  (1) The function is a copy of parquet_scan with our MultiFileReader + MultiFileList: DuckDB
 //      keeps doing projection/filter pushdown, row-group pruning and parallel scanning; we
 //      decide which files, with which constants, rows and column names.
-//  (2) Bind loads the snapshot (delta::LoadSnapshot) and returns the Delta schema; no data
-//      file is opened at bind. CreateFileList runs before named parameters are parsed, so the
+//  (2) Bind gets the snapshot from the database's SnapshotCache (a latest-version query still
+//      lists the log, so it sees every commit made before it) and returns the Delta schema; no
+//      data file is opened at bind. CreateFileList runs before named parameters are parsed, so the
 //      list loads lazily in Bind, where the parsed version/timestamp options are available.
 //  (3) Per file (FinalizeBind, on a worker thread): partition columns become constants typed
 //      from add.partitionValues (never parsed from the path: Delta paths need not be hive
@@ -44,6 +45,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/register.h"
 #include "engine/internal/scan.h"
+#include "engine/internal/snapshot_cache.h"
 
 namespace lake::engine {
 namespace internal {
@@ -557,7 +559,7 @@ std::optional<int64_t> NumRecords(const std::optional<std::string>& stats) {
 }
 
 struct BoundTable {
-  std::unique_ptr<delta::Engine> engine;
+  std::shared_ptr<delta::Engine> engine;  // shared with the snapshot cache
   delta::SnapshotPtr snapshot;
   std::string table_uri;
   std::vector<std::string> names;
@@ -594,15 +596,14 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
                                                     std::optional<delta::Version> version,
                                                     std::optional<int64_t> timestamp_ms) {
   auto table = std::make_shared<BoundTable>();
-  LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store, storage::OpenStore(path));
-  table->table_uri = store->uri();
-  table->engine = MakeDeltaEngine(db, std::move(store));
-  if (timestamp_ms) {
-    LAKE_ASSIGN_OR_RETURN(table->snapshot,
-                          delta::LoadSnapshotAtTimestamp(*table->engine, *timestamp_ms));
-  } else {
-    LAKE_ASSIGN_OR_RETURN(table->snapshot, delta::LoadSnapshot(*table->engine, version));
-  }
+  SnapshotCache& cache = SnapshotCache::Get(db);
+  Result<CachedTable> cached = timestamp_ms ? cache.AtTimestamp(path, *timestamp_ms)
+                               : version    ? cache.AtVersion(path, *version)
+                                            : cache.Latest(path);
+  if (!cached.ok()) return cached.status();
+  table->table_uri = std::move(cached->table_uri);
+  table->engine = std::move(cached->engine);
+  table->snapshot = std::move(cached->snapshot);
   const delta::Snapshot& snap = *table->snapshot;
   const std::string& mode = snap.column_mapping_mode();
   for (const delta::StructField& field : snap.schema().fields) {

@@ -18,6 +18,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/inspect.h"
 #include "engine/internal/scan.h"
+#include "engine/internal/snapshot_cache.h"
 #include "storage/object_store.h"
 
 namespace lake::engine::internal {
@@ -32,6 +33,14 @@ std::unique_ptr<delta::Engine> OpenTableOrThrow(duckdb::ClientContext& context,
                                                 const std::string& path) {
   std::unique_ptr<storage::ObjectStore> store = ValueOrThrow(storage::OpenStore(path));
   return MakeDeltaEngine(duckdb::DatabaseInstance::GetDatabase(context), std::move(store));
+}
+
+// Returns the snapshot of `path` at `version` (latest if nullopt) through the database's
+// snapshot cache: the latest one still lists the log, so a new commit is always seen.
+delta::SnapshotPtr LoadSnapshotOrThrow(duckdb::ClientContext& context, const std::string& path,
+                                       std::optional<int64_t> version) {
+  SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
+  return ValueOrThrow(version ? cache.AtVersion(path, *version) : cache.Latest(path)).snapshot;
 }
 
 std::string PathArgument(duckdb::TableFunctionBindInput& input, const char* function) {
@@ -153,8 +162,7 @@ duckdb::unique_ptr<duckdb::FunctionData> FilesBind(duckdb::ClientContext& contex
                                                    duckdb::vector<std::string>& names) {
   std::string path = PathArgument(input, "delta_files");
   std::optional<int64_t> version = NamedInt(input, "version", "delta_files");
-  std::unique_ptr<delta::Engine> engine = OpenTableOrThrow(context, path);
-  delta::SnapshotPtr snapshot = ValueOrThrow(delta::LoadSnapshot(*engine, version));
+  delta::SnapshotPtr snapshot = LoadSnapshotOrThrow(context, path, version);
 
   names = {"path",        "size_bytes", "modification_time", "partition_values",
            "num_records", "stats",      "dv_cardinality",    "data_change"};
@@ -183,8 +191,7 @@ duckdb::unique_ptr<duckdb::FunctionData> DetailBind(duckdb::ClientContext& conte
                                                     duckdb::vector<std::string>& names) {
   std::string path = PathArgument(input, "delta_detail");
   std::optional<int64_t> version = NamedInt(input, "version", "delta_detail");
-  std::unique_ptr<delta::Engine> engine = OpenTableOrThrow(context, path);
-  delta::SnapshotPtr snapshot = ValueOrThrow(delta::LoadSnapshot(*engine, version));
+  delta::SnapshotPtr snapshot = LoadSnapshotOrThrow(context, path, version);
   const delta::Protocol& protocol = snapshot->protocol();
   const delta::Metadata& metadata = snapshot->metadata();
 
