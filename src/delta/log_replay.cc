@@ -2,11 +2,11 @@
 //
 // Design notes.
 //  (1) One hash map keyed by the logical file key (canonical path, plus "\0" + DV unique id
-//      when the action has a DV) maps to a slot in one of two vectors: live adds and
+//      when the action has a DV) maps to a slot in one of two chunked vectors: live adds and
 //      tombstones. A newer action for a key overwrites its slot in place or flips it to the
-//      other vector (the old entry is marked dead and skipped when the vectors are moved
-//      out). The map holds only keys and 8-byte slots, so the big AddFile values are moved
-//      once from the parser's batch into their final vector.
+//      other vector (the old entry is marked dead and dropped when the chunks are handed to
+//      the snapshot's FileList). The map holds only keys and 8-byte slots, so the big AddFile
+//      values are moved once from the parser's batch into their final chunk.
 //  (2) Within one commit the order of actions carries no meaning: removes are applied first,
 //      then adds (PROTOCOL.md "Action Reconciliation": a valid commit never holds both for
 //      one key; if one does, the file stays live, as in the reference implementation).
@@ -22,8 +22,10 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "base/strings.h"
+#include "delta/internal/file_index.h"
 #include "delta/log_parser.h"
 
 namespace lake::delta::internal {
@@ -231,7 +233,9 @@ bool IsPlainRelative(std::string_view path) {
          !HasScheme(path);
 }
 
-uint64_t HashKey(std::string_view key) {
+}  // namespace
+
+uint64_t HashFileKey(std::string_view key) {
   // std::hash is a good-enough byte hash; mix so low bits (the table index) spread well.
   uint64_t h = std::hash<std::string_view>{}(key);
   h ^= h >> 33;
@@ -240,31 +244,32 @@ uint64_t HashKey(std::string_view key) {
   return h;
 }
 
-}  // namespace
+std::string_view FileKey(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv,
+                         std::string_view canonical_root, std::string& scratch) {
+  if (!dv && IsPlainRelative(path)) return path;
+  scratch = CanonicalPath(path, canonical_root);
+  if (dv) {
+    scratch += '\0';
+    scratch += dv->UniqueId();
+  }
+  return scratch;
+}
 
 ReplayState::Key ReplayState::MakeKey(std::string_view path,
                                       const std::optional<DeletionVectorDescriptor>& dv) const {
   Key key;
-  if (!dv && IsPlainRelative(path)) {
-    key.view = path;
-    return key;
-  }
-  key.owned = CanonicalPath(path, root_);
-  if (dv) {
-    key.owned += '\0';
-    key.owned += dv->UniqueId();
-  }
-  key.view = key.owned;
+  std::string_view view = FileKey(path, dv, root_, key.owned);
+  key.view = view.data() == key.owned.data() ? std::string_view(key.owned) : view;
   return key;
 }
 
 std::string_view ReplayState::StoredKey(const Entry& e) const {
   if (e.live) {
     const std::string& k = add_keys_[e.index];
-    return k.empty() ? std::string_view(adds_[e.index].path) : std::string_view(k);
+    return k.empty() ? std::string_view(At(add_chunks_, e.index).path) : std::string_view(k);
   }
   const std::string& k = remove_keys_[e.index];
-  return k.empty() ? std::string_view(removes_[e.index].path) : std::string_view(k);
+  return k.empty() ? std::string_view(At(remove_chunks_, e.index).path) : std::string_view(k);
 }
 
 ReplayState::Entry& ReplayState::Find(std::string_view key, uint64_t hash) {
@@ -274,16 +279,6 @@ ReplayState::Entry& ReplayState::Find(std::string_view key, uint64_t hash) {
     Entry& e = table_[i];
     if (!e.used) return e;
     if (e.hash == hash && StoredKey(e) == key) return e;
-  }
-}
-
-const ReplayState::Entry* ReplayState::FindConst(std::string_view key, uint64_t hash) const {
-  if (table_.empty()) return nullptr;
-  const size_t mask = table_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Entry& e = table_[i];
-    if (!e.used) return nullptr;
-    if (e.hash == hash && StoredKey(e) == key) return &e;
   }
 }
 
@@ -297,12 +292,6 @@ void ReplayState::Grow() {
     while (table_[i].used) i = (i + 1) & mask;
     table_[i] = e;
   }
-}
-
-bool ReplayState::Touched(std::string_view path,
-                          const std::optional<DeletionVectorDescriptor>& dv) const {
-  Key key = MakeKey(path, dv);
-  return FindConst(key.view, HashKey(key.view)) != nullptr;
 }
 
 void ReplayState::Apply(ActionBatch&& batch) {
@@ -319,10 +308,10 @@ void ReplayState::Apply(ActionBatch&& batch) {
   // Design note 2: removes, then adds.
   for (RemoveFile& rm : batch.removes) {
     Key key = MakeKey(rm.path, rm.deletion_vector);
-    const uint64_t hash = HashKey(key.view);
+    const uint64_t hash = HashFileKey(key.view);
     Entry& e = Find(key.view, hash);
     if (e.used && !e.live) {  // newer tombstone for a tombstoned key
-      removes_[e.index] = std::move(rm);
+      At(remove_chunks_, e.index) = std::move(rm);
       remove_keys_[e.index] = std::move(key.owned);
       continue;
     }
@@ -331,21 +320,17 @@ void ReplayState::Apply(ActionBatch&& batch) {
     } else {
       ++used_;
     }
-    e = Entry{hash, static_cast<uint32_t>(removes_.size()), 1, 0};
-    removes_.push_back(std::move(rm));
+    e = Entry{hash, static_cast<uint32_t>(remove_count_++), 1, 0};
+    Push(remove_chunks_, std::move(rm));
     remove_keys_.push_back(std::move(key.owned));
     remove_dead_.push_back(false);
   }
-  if (adds_.capacity() < adds_.size() + batch.adds.size()) {
-    adds_.reserve(std::max(adds_.size() + batch.adds.size(), adds_.capacity() * 2));
-    add_keys_.reserve(adds_.capacity());
-  }
   for (AddFile& add : batch.adds) {
     Key key = MakeKey(add.path, add.deletion_vector);
-    const uint64_t hash = HashKey(key.view);
+    const uint64_t hash = HashFileKey(key.view);
     Entry& e = Find(key.view, hash);
     if (e.used && e.live) {  // the same file re-added: the newer action wins
-      adds_[e.index] = std::move(add);
+      At(add_chunks_, e.index) = std::move(add);
       add_keys_[e.index] = std::move(key.owned);
       continue;
     }
@@ -354,35 +339,53 @@ void ReplayState::Apply(ActionBatch&& batch) {
     } else {
       ++used_;
     }
-    e = Entry{hash, static_cast<uint32_t>(adds_.size()), 1, 1};
-    adds_.push_back(std::move(add));
+    e = Entry{hash, static_cast<uint32_t>(add_count_++), 1, 1};
+    Push(add_chunks_, std::move(add));
     add_keys_.push_back(std::move(key.owned));
     add_dead_.push_back(false);
   }
 }
 
-void ReplayState::TakeFiles(std::vector<AddFile>& files, std::vector<RemoveFile>& tombstones) {
-  auto take = [](auto& from, std::vector<bool>& dead, auto& to) {
-    size_t live = 0;
-    for (bool d : dead) live += d ? 0 : 1;
-    if (live == from.size()) {
-      to = std::move(from);
-    } else {
-      to.clear();
-      to.reserve(live);
-      for (size_t i = 0; i < from.size(); ++i) {
-        if (!dead[i]) to.push_back(std::move(from[i]));
+void ReplayState::TakeFiles(FileList& files, TombstoneList& tombstones) {
+  // Compacts each chunk in place (dead items are dropped by moving the later ones down), so
+  // no second copy of the list is ever allocated.
+  auto take = [](auto& chunks, std::vector<bool>& dead, auto& to) {
+    using Chunk = typename std::remove_reference_t<decltype(chunks)>::value_type;
+    std::vector<std::shared_ptr<const Chunk>> out;
+    out.reserve(chunks.size());
+    for (size_t c = 0; c < chunks.size(); ++c) {
+      Chunk& chunk = chunks[c];
+      size_t kept = 0;
+      for (size_t s = 0; s < chunk.size(); ++s) {
+        if (dead[c * kChunk + s]) continue;
+        if (kept != s) chunk[kept] = std::move(chunk[s]);
+        ++kept;
       }
+      chunk.resize(kept);
+      if (kept > 0) out.push_back(std::make_shared<const Chunk>(std::move(chunk)));
     }
-    from.clear();
+    chunks.clear();
     dead.clear();
+    to = std::remove_reference_t<decltype(to)>(std::move(out));
   };
-  take(adds_, add_dead_, files);
-  take(removes_, remove_dead_, tombstones);
-  add_keys_.clear();
-  remove_keys_.clear();
-  table_.clear();
+  // The key table goes first: the index built next over the lists needs memory too.
+  std::vector<Entry>().swap(table_);
+  std::vector<std::string>().swap(add_keys_);
+  std::vector<std::string>().swap(remove_keys_);
   used_ = 0;
+  take(add_chunks_, add_dead_, files);
+  take(remove_chunks_, remove_dead_, tombstones);
+  add_count_ = 0;
+  remove_count_ = 0;
+}
+
+std::vector<std::pair<std::string, uint64_t>> ReplayState::TouchedKeys() const {
+  std::vector<std::pair<std::string, uint64_t>> keys;
+  keys.reserve(used_);
+  for (const Entry& e : table_) {
+    if (e.used) keys.emplace_back(std::string(StoredKey(e)), e.hash);
+  }
+  return keys;
 }
 
 Result<ActionBatch> ReadJsonLogFile(storage::ObjectStore& store, std::string_view table,
@@ -518,9 +521,9 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
   }
   const std::vector<CommitFile>& commits = segment.commits;
   {
-    // Growing a vector of 1M AddFiles by doubling moves ~2M of them and touches twice the
-    // memory; an upper estimate (no add line is shorter than ~100 bytes) costs only address
-    // space, since reserved pages are not touched until used.
+    // Adds are stored in chunks (no regrowth), but the key vector still grows by doubling;
+    // an upper estimate (no add line is shorter than ~100 bytes) costs only address space,
+    // since reserved pages are not touched until used.
     int64_t commit_bytes = 0;
     for (const CommitFile& c : commits) commit_bytes += c.info.size;
     state.Reserve(static_cast<size_t>(commit_bytes / 100) + 16);
@@ -561,6 +564,9 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
     if (!dm.removed) snap->domains_.emplace(domain, std::move(dm));
   }
   state.TakeFiles(snap->files_, snap->tombstones_);
+  const std::string root = internal::CanonicalRoot(table);
+  snap->file_index_ = internal::FileKeyIndex::Build(snap->files_, root);
+  snap->tombstone_index_ = internal::FileKeyIndex::Build(snap->tombstones_, root);
   LAKE_RETURN_IF_ERROR(Finish(*snap, table, mtime_ms));
   return SnapshotPtr(std::move(snap));
 }
@@ -600,20 +606,22 @@ Result<SnapshotPtr> SnapshotBuilder::Extend(Engine& engine, const Snapshot& base
       snap->domains_.insert_or_assign(domain, std::move(dm));
     }
   }
-  // Base files survive unless a new action touched their key (newest action wins). The
-  // check needs the state's key table, so it runs before the new files are moved out.
-  snap->files_.reserve(base.files_.size());
-  for (const AddFile& f : base.files_) {
-    if (!state.Touched(f.path, f.deletion_vector)) snap->files_.push_back(f);
-  }
-  for (const RemoveFile& r : base.tombstones_) {
-    if (!state.Touched(r.path, r.deletion_vector)) snap->tombstones_.push_back(r);
-  }
-  std::vector<AddFile> new_files;
-  std::vector<RemoveFile> new_tombstones;
+  // Base files and tombstones survive unless a new action touched their key (newest action
+  // wins); the new commits' net files are appended. Cost: the changes, not the table
+  // (internal/file_index.h).
+  const std::string root = internal::CanonicalRoot(table);
+  const std::vector<std::pair<std::string, uint64_t>> touched = state.TouchedKeys();
+  FileList new_files;
+  TombstoneList new_tombstones;
   state.TakeFiles(new_files, new_tombstones);
-  std::move(new_files.begin(), new_files.end(), std::back_inserter(snap->files_));
-  std::move(new_tombstones.begin(), new_tombstones.end(), std::back_inserter(snap->tombstones_));
+  std::shared_ptr<const internal::FileKeyIndex> file_index = base.file_index_;
+  if (!file_index) file_index = internal::FileKeyIndex::Build(base.files_, root);
+  std::shared_ptr<const internal::FileKeyIndex> tombstone_index = base.tombstone_index_;
+  if (!tombstone_index) tombstone_index = internal::FileKeyIndex::Build(base.tombstones_, root);
+  internal::ApplyFileChanges(base.files_, *file_index, root, touched, new_files, snap->files_,
+                             snap->file_index_);
+  internal::ApplyFileChanges(base.tombstones_, *tombstone_index, root, touched, new_tombstones,
+                             snap->tombstones_, snap->tombstone_index_);
   LAKE_RETURN_IF_ERROR(Finish(*snap, table, commits.back().info.mtime_ms));
   return SnapshotPtr(std::move(snap));
 }

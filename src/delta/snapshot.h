@@ -20,9 +20,14 @@
 #include "base/status.h"
 #include "delta/actions.h"
 #include "delta/engine.h"
+#include "delta/file_list.h"
 #include "delta/schema.h"
 
 namespace lake::delta {
+
+namespace internal {
+class FileKeyIndex;
+}  // namespace internal
 
 // The reader features lake implements (PROTOCOL.md "Valid Feature Names in Table Features").
 const std::vector<std::string>& SupportedReaderFeatures();
@@ -44,10 +49,11 @@ class Snapshot {
   // "none", "name" or "id" (PROTOCOL.md "Column Mapping"); "none" unless the protocol
   // supports the feature.
   const std::string& column_mapping_mode() const { return column_mapping_mode_; }
-  // Live data files, in no particular order.
-  const std::vector<AddFile>& files() const { return files_; }
+  // Live data files, in no particular order. Shares unchanged chunks with the snapshot a
+  // refresh started from (file_list.h).
+  const FileList& files() const { return files_; }
   // Tombstones still in the log.
-  const std::vector<RemoveFile>& tombstones() const { return tombstones_; }
+  const TombstoneList& tombstones() const { return tombstones_; }
   const std::unordered_map<std::string, Txn>& txns() const { return txns_; }
   // Live (not removed) domain metadata, by domain.
   const std::unordered_map<std::string, DomainMetadata>& domains() const { return domains_; }
@@ -77,8 +83,11 @@ class Snapshot {
   Schema schema_;
   Status schema_status_;
   std::string column_mapping_mode_ = "none";
-  std::vector<AddFile> files_;
-  std::vector<RemoveFile> tombstones_;
+  FileList files_;
+  TombstoneList tombstones_;
+  // Key -> location in files_ / tombstones_, for RefreshSnapshot (internal/file_index.h).
+  std::shared_ptr<const internal::FileKeyIndex> file_index_;
+  std::shared_ptr<const internal::FileKeyIndex> tombstone_index_;
   std::unordered_map<std::string, Txn> txns_;
   std::unordered_map<std::string, DomainMetadata> domains_;
   std::optional<CommitInfo> commit_info_;

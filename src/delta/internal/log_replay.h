@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "delta/actions.h"
 #include "delta/engine.h"
+#include "delta/file_list.h"
 #include "delta/log_segment.h"
 #include "delta/snapshot.h"
 
@@ -53,42 +54,65 @@ class ReplayState {
 
   // Reserves room for about `adds` file actions (an estimate; growing past it is fine).
   void Reserve(size_t adds) {
-    adds_.reserve(adds);
+    add_chunks_.reserve(adds / kChunk + 1);
     add_keys_.reserve(adds);
   }
-  // Moves out the live files and the tombstones (the state is spent afterwards).
-  void TakeFiles(std::vector<AddFile>& files, std::vector<RemoveFile>& tombstones);
-  // True when an applied action had the same logical file key as (path, dv).
-  bool Touched(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv) const;
+  // Moves out the live files and the tombstones (the state is spent afterwards). The files
+  // were stored in chunks from the start, so this moves no AddFile and needs no second copy
+  // of the list.
+  void TakeFiles(FileList& files, TombstoneList& tombstones);
+  // Returns the key and hash of every file key an applied action touched. Call before
+  // TakeFiles.
+  std::vector<std::pair<std::string, uint64_t>> TouchedKeys() const;
 
  private:
-  // Open-addressing table from file key to a slot in adds_ or removes_ (design note 1 in
+  // Open-addressing table from file key to a slot in the adds or removes (design note 1 in
   // log_replay.cc). Keys are not stored for the common case of a relative, unescaped path
   // without a DV, whose key is the path itself.
   struct Entry {
     uint64_t hash = 0;
     uint32_t index = 0;
     uint8_t used = 0;
-    uint8_t live = 0;  // 1: adds_[index], 0: removes_[index]
+    uint8_t live = 0;  // 1: Add(index), 0: Remove(index)
   };
   struct Key {
     std::string_view view;  // the key (points into `owned` or the action's path)
     std::string owned;      // set when the key differs from the path
   };
+  // Items are kept in chunks of FileList::kChunkSize, so that TakeFiles hands them to a
+  // FileList without moving them.
+  static constexpr size_t kChunk = FileList::kChunkSize;
+  template <typename T>
+  static T& At(std::vector<std::vector<T>>& chunks, size_t i) {
+    return chunks[i / kChunk][i % kChunk];
+  }
+  template <typename T>
+  static const T& At(const std::vector<std::vector<T>>& chunks, size_t i) {
+    return chunks[i / kChunk][i % kChunk];
+  }
+  template <typename T>
+  static void Push(std::vector<std::vector<T>>& chunks, T&& item) {
+    if (chunks.empty() || chunks.back().size() == kChunk) {
+      chunks.emplace_back();
+      chunks.back().reserve(kChunk);
+    }
+    chunks.back().push_back(std::move(item));
+  }
   Key MakeKey(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv) const;
   std::string_view StoredKey(const Entry& e) const;
   // Returns the entry for `key`, or the empty entry where it would go.
   Entry& Find(std::string_view key, uint64_t hash);
-  const Entry* FindConst(std::string_view key, uint64_t hash) const;
   void Grow();
 
   std::string root_;
   std::vector<Entry> table_;  // size is a power of two
   size_t used_ = 0;
-  std::vector<AddFile> adds_;
+  std::vector<std::vector<AddFile>> add_chunks_;
+  size_t add_count_ = 0;
   std::vector<std::string> add_keys_;  // empty unless the key differs from the path
   std::vector<bool> add_dead_;
-  std::vector<RemoveFile> removes_;
+  std::vector<std::vector<RemoveFile>> remove_chunks_;
+  size_t remove_count_ = 0;
   std::vector<std::string> remove_keys_;
   std::vector<bool> remove_dead_;
 };
