@@ -55,6 +55,16 @@ std::string ZeroPad(int64_t v, int width) {
   return std::string(width - digits.size(), '0') + digits;
 }
 
+std::string SqlQuote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
 std::string JsonQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

@@ -29,6 +29,8 @@ std::string ToLower(std::string_view s);
 std::optional<int64_t> ParseInt64(std::string_view s);
 // Zero-pads `v` to `width` digits ("%020lld" for log file names).
 std::string ZeroPad(int64_t v, int width);
+// Quotes `s` as a SQL string literal: 'it''s', so any text (a path) is safe to embed in SQL.
+std::string SqlQuote(std::string_view s);
 // Quotes `s` as a JSON string literal (with escapes).
 std::string JsonQuote(std::string_view s);
 

@@ -94,17 +94,6 @@ OutputFormat FormatFromArgs(int argc, char** argv) {
 
 std::string Example(std::string_view command) { return StrCat("\nExample:\n  ", command, "\n"); }
 
-// Returns the SQL string literal for `s`: quotes doubled, so any path is safe to embed.
-std::string SqlLiteral(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 // Fails fast, with a useful hint, on a local table path that is not there; other schemes
 // are left to the engine.
 Status CheckLocalTablePath(const std::string& path) {
@@ -276,7 +265,7 @@ int Cli::CmdShell() {
 
 int Cli::CmdTable(std::string_view function, bool with_version) {
   if (Status status = CheckLocalTablePath(table_path_); !status.ok()) return Fail(status);
-  std::string sql = StrCat("SELECT * FROM ", function, "(", SqlLiteral(table_path_));
+  std::string sql = StrCat("SELECT * FROM ", function, "(", SqlQuote(table_path_));
   if (with_version && table_version_) sql += StrCat(", version := ", *table_version_);
   sql += ")";
   // Spark's DESCRIBE HISTORY order: newest first.

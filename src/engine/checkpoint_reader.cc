@@ -36,16 +36,6 @@ using duckdb::LogicalTypeId;
 using duckdb::UnifiedVectorFormat;
 using duckdb::Vector;
 
-std::string SqlQuote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 std::string Ident(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {

@@ -54,6 +54,7 @@ TEST(Strings, ParseInt64RejectsTrailingGarbageAndAcceptsSign) {
   EXPECT_FALSE(ParseInt64("").has_value());
   EXPECT_EQ(ZeroPad(3, 20), "00000000000000000003");
   EXPECT_EQ(JsonQuote("a\"b\n"), "\"a\\\"b\\n\"");
+  EXPECT_EQ(SqlQuote("/t/it's"), "'/t/it''s'");
 }
 
 }  // namespace

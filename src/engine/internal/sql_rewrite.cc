@@ -291,7 +291,7 @@ class Rewriter {
         ref = ParseRef(i);
       }
       if (ref) {
-        std::string call = StrCat("delta_scan(", QuoteSqlString(ref->path));
+        std::string call = StrCat("delta_scan(", SqlQuote(ref->path));
         size_t end = t_[ref->next - 1].end;
         size_t next = ref->next;
         if (IsTimeTravelAt(next)) {
@@ -300,7 +300,7 @@ class Rewriter {
           const TimeTravel& travel = std::get<TimeTravel>(tt);
           if (travel.version) call += StrCat(", version := ", *travel.version);
           if (travel.timestamp) {
-            call += StrCat(", \"timestamp\" := ", QuoteSqlString(*travel.timestamp));
+            call += StrCat(", \"timestamp\" := ", SqlQuote(*travel.timestamp));
           }
           end = t_[travel.next - 1].end;
           next = travel.next;
@@ -327,7 +327,7 @@ class Rewriter {
         const TimeTravel& travel = std::get<TimeTravel>(tt);
         std::string at = travel.version ? StrCat("AT (VERSION => ", *travel.version, ")")
                                         : StrCat("AT (TIMESTAMP => TIMESTAMP ",
-                                                 QuoteSqlString(*travel.timestamp), ")");
+                                                 SqlQuote(*travel.timestamp), ")");
         Replace(t_[i].begin, t_[travel.next - 1].end, at);
         i = travel.next;
         continue;
@@ -357,7 +357,7 @@ class Rewriter {
       return Expected(history ? "LIMIT or the end of the statement" : "the end of the statement",
                       i);
     std::string call = StrCat("SELECT * FROM ", history ? "delta_history(" : "delta_detail(",
-                              QuoteSqlString(ref->path));
+                              SqlQuote(ref->path));
     if (limit) call += StrCat(", \"limit\" := ", *limit);
     call += ")";
     Replace(0, sql_.size(), call);
@@ -372,16 +372,6 @@ class Rewriter {
 };
 
 }  // namespace
-
-std::string QuoteSqlString(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
 
 SqlRewrite RewriteLakeSql(std::string_view sql) { return Rewriter(sql).Run(); }
 

@@ -45,7 +45,4 @@ struct SqlRewrite {
 // is allowed).
 SqlRewrite RewriteLakeSql(std::string_view sql);
 
-// Returns `s` as a SQL string literal: '...' with embedded quotes doubled.
-std::string QuoteSqlString(std::string_view s);
-
 }  // namespace lake::engine::internal
