@@ -14,24 +14,7 @@
 #include "delta/engine.h"
 #include "storage/memory_store.h"
 
-#ifndef ASSERT_OK
-#define ASSERT_OK(expr)                              \
-  do {                                               \
-    ::lake::Status lake_s_ = (expr);                 \
-    ASSERT_TRUE(lake_s_.ok()) << lake_s_.ToString(); \
-  } while (0)
-#endif
-
-#ifndef ASSERT_OK_AND_ASSIGN
-#define LAKE_LT_CONCAT_INNER_(a, b) a##b
-#define LAKE_LT_CONCAT_(a, b) LAKE_LT_CONCAT_INNER_(a, b)
-#define LAKE_LT_ASSIGN_IMPL_(tmp, lhs, rexpr)       \
-  auto tmp = (rexpr);                               \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  LAKE_LT_ASSIGN_IMPL_(LAKE_LT_CONCAT_(lake_lt_r_, __LINE__), lhs, rexpr)
-#endif
+#include "status_matchers.h"
 
 namespace lake::delta::testing {
 

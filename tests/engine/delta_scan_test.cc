@@ -9,6 +9,7 @@
 #include "engine/database.h"
 #include "engine/delta_engine.h"
 #include "engine_test_util.h"
+#include "sql_test_util.h"
 
 namespace lake::engine {
 namespace {
@@ -18,27 +19,9 @@ using testing::ExpectedRows;
 using testing::ManifestTable;
 using testing::TablePath;
 
-class DeltaScanTest : public ::testing::Test {
+// One database for the suite, one session per test (testing::SqlTest).
+class DeltaScanTest : public testing::SqlTest {
  protected:
-  static void SetUpTestSuite() {
-    DatabaseOptions options;
-    options.threads = 2;
-    auto db = Database::Open(options);
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete db_;
-    db_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_NE(db_, nullptr);
-    auto session = db_->Connect();
-    ASSERT_TRUE(session.ok()) << session.status();
-    session_ = std::move(*session);
-  }
-  Result<ResultTable> Query(const std::string& sql) { return session_->Query(sql); }
-
   static std::string Scan(const std::string& table, std::optional<int64_t> version = std::nullopt) {
     std::string sql = "delta_scan('" + TablePath(table) + "'";
     if (version) sql += ", version := " + std::to_string(*version);
@@ -67,12 +50,7 @@ class DeltaScanTest : public ::testing::Test {
     }
     EXPECT_GT(checked, 0) << table;
   }
-
-  static Database* db_;
-  std::unique_ptr<Session> session_;
 };
-
-Database* DeltaScanTest::db_ = nullptr;
 
 TEST_F(DeltaScanTest, ReadsEveryVersionOfACheckpointedTable) {
   CheckAllVersions("delta-spark-golden/basic-with-inserts-deletes-checkpoint");

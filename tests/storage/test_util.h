@@ -9,22 +9,7 @@
 
 #include "base/status.h"
 
-#define LAKE_TEST_CONCAT_INNER_(a, b) a##b
-#define LAKE_TEST_CONCAT_(a, b) LAKE_TEST_CONCAT_INNER_(a, b)
-
-#define ASSERT_OK(expr)                              \
-  do {                                               \
-    ::lake::Status lake_s_ = (expr);                 \
-    ASSERT_TRUE(lake_s_.ok()) << lake_s_.ToString(); \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN_IMPL_(tmp, lhs, rexpr) \
-  auto tmp = (rexpr);                               \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  ASSERT_OK_AND_ASSIGN_IMPL_(LAKE_TEST_CONCAT_(lake_r_, __LINE__), lhs, rexpr)
+#include "status_matchers.h"
 
 namespace lake::storage::testing {
 
