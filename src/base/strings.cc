@@ -68,8 +68,18 @@ std::string SqlQuote(std::string_view s) {
 std::string JsonQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
+  AppendJsonQuoted(s, out);
+  return out;
+}
+
+void AppendJsonQuoted(std::string_view s, std::string& out) {
   out += '"';
-  for (unsigned char c : s) {
+  size_t run = 0;  // start of the pending run of bytes that need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -78,18 +88,15 @@ std::string JsonQuote(std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      }
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
-  return out;
 }
 
 }  // namespace lake

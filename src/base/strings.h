@@ -33,5 +33,7 @@ std::string ZeroPad(int64_t v, int width);
 std::string SqlQuote(std::string_view s);
 // Quotes `s` as a JSON string literal (with escapes).
 std::string JsonQuote(std::string_view s);
+// Appends JsonQuote(s) to `out` in place: for hot paths (one call per jsonl cell).
+void AppendJsonQuoted(std::string_view s, std::string& out);
 
 }  // namespace lake

@@ -69,35 +69,6 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-// Appends `s` as a JSON string literal. Same escapes as base JsonQuote, but appends in
-// place: this runs once per string cell, on the hot path of a million-row jsonl export.
-void AppendJsonString(std::string_view s, std::string& out) {
-  out += '"';
-  size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
-
 // True for kinds whose JSON form is a quoted string produced by ValueToText.
 bool IsTextKind(Kind kind) {
   switch (kind) {
@@ -283,7 +254,7 @@ void AppendValueJson(const Value& value, const ColumnType& type, std::string& ou
     for (size_t idx = 0; *fields && idx < (*fields)->size(); ++idx) {
       if (idx > 0) out += ',';
       const auto& [name, field] = (**fields)[idx];
-      AppendJsonString(name, out);
+      AppendJsonQuoted(name, out);
       out += ':';
       AppendValueJson(field, ChildType(type, idx), out);
     }
@@ -315,7 +286,7 @@ void AppendValueJson(const Value& value, const ColumnType& type, std::string& ou
       return;
     }
     if (auto* str = std::get_if<std::string>(&value.v)) {
-      AppendJsonString(*str, out);
+      AppendJsonQuoted(*str, out);
       return;
     }
   }
@@ -323,7 +294,7 @@ void AppendValueJson(const Value& value, const ColumnType& type, std::string& ou
   bool quoted = IsTextKind(type.kind) || std::holds_alternative<std::string>(value.v) ||
                 IsNonFiniteText(text);
   if (quoted) {
-    AppendJsonString(text, out);
+    AppendJsonQuoted(text, out);
   } else {
     out += text;
   }
