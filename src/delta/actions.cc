@@ -18,4 +18,20 @@ Result<ActionBatch> NoParquetCheckpointReader::ReadParquetActions(storage::Objec
                                      ": reading Parquet checkpoints needs the DuckDB engine"));
 }
 
+Result<int64_t> NoParquetCheckpointWriter::WriteParquetActions(storage::ObjectStore& store,
+                                                               std::string_view key,
+                                                               const CheckpointActions& actions,
+                                                               const CheckpointLayout& layout) {
+  (void)actions;
+  (void)layout;
+  return Status::NotSupported(StrCat(store.uri(), "/", key,
+                                     ": writing Parquet checkpoints needs the DuckDB engine"))
+      .WithHint("open the table through lake's engine (engine::MakeDeltaEngine)");
+}
+
+CheckpointWriter& Engine::checkpoint_writer() {
+  static NoParquetCheckpointWriter no_parquet;  // stateless, so sharing it is thread-safe
+  return no_parquet;
+}
+
 }  // namespace lake::delta
