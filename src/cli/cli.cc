@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -21,6 +22,7 @@
 #include "cli/query_runner.h"
 #include "cli/shell.h"
 #include "engine/database.h"
+#include "sql/lakehouse.h"
 
 #ifndef LAKE_VERSION
 #define LAKE_VERSION "0.0.0"
@@ -37,6 +39,7 @@ struct GlobalFlags {
   int threads = 0;  // 0: the engine's default (all cores)
   std::string memory_limit;
   size_t max_rows = 1000;
+  std::string home;  // empty: $LAKE_HOME, else ./lakehouse
 };
 
 // Accepts a whole number >= 0 (CLI11's NonNegativeNumber prints a 300-digit range).
@@ -69,6 +72,10 @@ void AddGlobalFlags(CLI::App& app, GlobalFlags& flags) {
                  "Rows shown by --format table, 0 for all (default: 1000)")
       ->check(kCount)
       ->option_text("N");
+  app.add_option("--home", flags.home,
+                 "Lake home: metastore and managed tables (default: $LAKE_HOME, else "
+                 "./lakehouse)")
+      ->option_text("DIR");
 }
 
 // Returns the output format named on the command line, for errors CLI11 reports before it
@@ -93,6 +100,15 @@ OutputFormat FormatFromArgs(int argc, char** argv) {
 }
 
 std::string Example(std::string_view command) { return StrCat("\nExample:\n  ", command, "\n"); }
+
+// Returns whether `arg` reads as a table name (t, schema.t, lake.schema.t) rather than a path.
+bool IsTableName(const std::string& arg) {
+  if (arg.empty() || arg.find('/') != std::string::npos) return false;
+  for (char c : arg) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
 
 // Fails fast, with a useful hint, on a local table path that is not there; other schemes
 // are left to the engine.
@@ -128,7 +144,7 @@ class Cli {
     Result<OutputFormat> f = ParseOutputFormat(flags_.format);  // checked by CLI11
     return f.ok() ? *f : OutputFormat::kTable;
   }
-  Result<std::unique_ptr<engine::Database>> OpenDatabase() const;
+  Result<std::unique_ptr<sql::Lakehouse>> OpenLakehouse() const;
   // Opens a session and runs `sql`; returns the exit code.
   int RunSql(std::string_view sql);
   int Fail(const Status& status) {
@@ -180,7 +196,7 @@ void Cli::DefineCommands() {
   AddGlobalFlags(*table_, flags_);
 
   history_ = table_->add_subcommand("history", "List a table's commits, newest first");
-  history_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  history_->add_option("table", table_path_, "Table folder (holding _delta_log) or name (sales.orders)")->required();
   history_->add_option("--limit", limit_, "Show only the newest N commits")
       ->check(kCount)
       ->option_text("N");
@@ -188,7 +204,7 @@ void Cli::DefineCommands() {
   AddGlobalFlags(*history_, flags_);
 
   files_ = table_->add_subcommand("files", "List a table's active data files");
-  files_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  files_->add_option("table", table_path_, "Table folder (holding _delta_log) or name (sales.orders)")->required();
   files_->add_option("--version", table_version_, "Read the table as of this version")
       ->check(kCount)
       ->option_text("N");
@@ -197,7 +213,7 @@ void Cli::DefineCommands() {
 
   detail_ = table_->add_subcommand(
       "detail", "Show a table's protocol, features, schema, properties and checkpoint");
-  detail_->add_option("path", table_path_, "Table folder (holding _delta_log)")->required();
+  detail_->add_option("table", table_path_, "Table folder (holding _delta_log) or name (sales.orders)")->required();
   detail_->add_option("--version", table_version_, "Read the table as of this version")
       ->check(kCount)
       ->option_text("N");
@@ -217,17 +233,18 @@ OutputSettings Cli::Output() const {
   return settings;
 }
 
-Result<std::unique_ptr<engine::Database>> Cli::OpenDatabase() const {
-  engine::DatabaseOptions options;
-  if (flags_.threads > 0) options.threads = flags_.threads;
-  if (!flags_.memory_limit.empty()) options.memory_limit = flags_.memory_limit;
-  return engine::Database::Open(options);
+Result<std::unique_ptr<sql::Lakehouse>> Cli::OpenLakehouse() const {
+  sql::LakehouseOptions options;
+  options.home = flags_.home;
+  if (flags_.threads > 0) options.database.threads = flags_.threads;
+  if (!flags_.memory_limit.empty()) options.database.memory_limit = flags_.memory_limit;
+  return sql::Lakehouse::Open(options);
 }
 
 int Cli::RunSql(std::string_view sql) {
-  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
-  if (!db.ok()) return Fail(db.status());
-  Result<std::unique_ptr<engine::Session>> session = (*db)->Connect();
+  Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
+  if (!house.ok()) return Fail(house.status());
+  Result<std::unique_ptr<engine::Session>> session = (*house)->database().Connect();
   if (!session.ok()) return Fail(session.status());
   Status status = RunAndPrint(**session, sql, Output(), std::cout, std::cerr);
   std::cout.flush();
@@ -248,9 +265,9 @@ int Cli::CmdSql() {
 }
 
 int Cli::CmdShell() {
-  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
-  if (!db.ok()) return Fail(db.status());
-  Result<std::unique_ptr<engine::Session>> session = (*db)->Connect();
+  Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
+  if (!house.ok()) return Fail(house.status());
+  Result<std::unique_ptr<engine::Session>> session = (*house)->database().Connect();
   if (!session.ok()) return Fail(session.status());
   ShellOptions options;
   options.output = Output();
@@ -264,8 +281,16 @@ int Cli::CmdShell() {
 }
 
 int Cli::CmdTable(std::string_view function, bool with_version) {
-  if (Status status = CheckLocalTablePath(table_path_); !status.ok()) return Fail(status);
+  // A name (sales.orders) resolves in the lake home's metastore, unless a folder by that
+  // name exists here: an existing path always wins.
+  bool by_name = false;
+  if (Status status = CheckLocalTablePath(table_path_); !status.ok()) {
+    std::error_code ec;
+    if (!IsTableName(table_path_) || std::filesystem::exists(table_path_, ec)) return Fail(status);
+    by_name = true;
+  }
   std::string sql = StrCat("SELECT * FROM ", function, "(", SqlQuote(table_path_));
+  if (by_name) sql += ", by_name := true";
   if (with_version && table_version_) sql += StrCat(", version := ", *table_version_);
   sql += ")";
   // Spark's DESCRIBE HISTORY order: newest first.
@@ -275,9 +300,9 @@ int Cli::CmdTable(std::string_view function, bool with_version) {
 }
 
 int Cli::CmdVersion() {
-  Result<std::unique_ptr<engine::Database>> db = OpenDatabase();
-  if (!db.ok()) return Fail(db.status());
-  std::string engine_version = (*db)->engine_version();
+  Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
+  if (!house.ok()) return Fail(house.status());
+  std::string engine_version = (*house)->database().engine_version();
   if (IsJsonFormat(Format())) {
     std::cout << "{\"lake\":" << JsonQuote(LAKE_VERSION)
               << ",\"duckdb\":" << JsonQuote(engine_version) << "}\n";

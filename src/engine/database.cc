@@ -15,6 +15,7 @@
 #include "engine/delta_engine.h"
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
+#include "engine/internal/lake_catalog.h"
 #include "engine/internal/register.h"
 #include "engine/internal/snapshot_cache.h"
 
@@ -432,9 +433,13 @@ class SessionImpl final : public Session {
 }  // namespace
 
 Result<std::unique_ptr<Session>> DatabaseImpl::Connect() {
-  std::unique_ptr<Session> session;
+  std::unique_ptr<SessionImpl> session;
   LAKE_RETURN_IF_ERROR(CatchAll([&] { session = std::make_unique<SessionImpl>(*db_); }));
-  return session;
+  if (!session_setup_.empty()) {
+    Result<ResultTable> setup = session->Query(session_setup_);
+    if (!setup.ok()) return setup.status().WithContext("starting a session");
+  }
+  return std::unique_ptr<Session>(std::move(session));
 }
 
 std::string DatabaseImpl::engine_version() const {
@@ -485,6 +490,12 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     internal::SnapshotCache::Install(*db->instance, cache_options);
     internal::RegisterDeltaScan(*db->instance);
     internal::RegisterLakeSql(*db->instance);
+    if (options.table_directory) {
+      internal::RegisterLakeCatalog(*db->instance, options.table_directory);
+      auto attach = setup.Query(StrCat("ATTACH 'lake' AS ", internal::kLakeCatalogName,
+                                       " (TYPE ", internal::kLakeCatalogType, ")"));
+      if (attach->HasError()) attach->ThrowError();
+    }
   });
   if (!status.ok()) {
     return Status(status.code(), StrCat("opening the DuckDB engine: ", status.message()))
@@ -492,7 +503,17 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
                       ? "check the threads / memory_limit / temp_directory settings"
                       : status.hint());
   }
-  return std::unique_ptr<Database>(std::make_unique<internal::DatabaseImpl>(std::move(db)));
+  // USE is per connection (DuckDB's search path lives in the client context), so every
+  // session starts with it; a quoted name, since DEFAULT is a keyword.
+  std::string session_setup;
+  if (options.table_directory) {
+    std::string schema = options.table_directory->default_schema();
+    std::string quoted;
+    for (char c : schema) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    session_setup = StrCat("USE ", internal::kLakeCatalogName, ".\"", quoted, "\"");
+  }
+  return std::unique_ptr<Database>(
+      std::make_unique<internal::DatabaseImpl>(std::move(db), std::move(session_setup)));
 }
 
 }  // namespace lake::engine

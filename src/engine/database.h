@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/table_directory.h"
 
 namespace lake::engine {
 
@@ -76,6 +77,10 @@ struct DatabaseOptions {
   // Most Delta snapshots kept for reuse by later queries (latest and pinned versions); 0
   // turns the cache off. Default 8, and at most 4M data files in total beyond the newest.
   std::optional<int> snapshot_cache_entries;
+  // Tables by name. When set, the database attaches a catalog `lake` over it and every
+  // session starts in `lake.<default schema>`, so `t`, `sales.t` and `lake.sales.t` resolve
+  // through the directory (docs/catalog.md). Unset: paths only (delta.`/path`).
+  std::shared_ptr<TableDirectory> table_directory;
 };
 
 class Session {

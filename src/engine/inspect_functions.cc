@@ -17,6 +17,7 @@
 #include "engine/internal/duckdb_pch.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/inspect.h"
+#include "engine/internal/lake_catalog.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
 #include "storage/object_store.h"
@@ -43,10 +44,18 @@ delta::SnapshotPtr LoadSnapshotOrThrow(duckdb::ClientContext& context, const std
   return ValueOrThrow(version ? cache.AtVersion(path, *version) : cache.Latest(path)).snapshot;
 }
 
-std::string PathArgument(duckdb::TableFunctionBindInput& input, const char* function) {
+// Returns the table path argument; with by_name := true the argument is a table name
+// (t, schema.t, lake.schema.t) resolved through the lake catalog (DESCRIBE HISTORY t).
+std::string PathArgument(duckdb::ClientContext& context, duckdb::TableFunctionBindInput& input,
+                         const char* function) {
   const Value& v = input.inputs[0];
   if (v.IsNull() || v.ToString().empty()) {
     throw duckdb::InvalidInputException("%s: the table path must be a non-empty string", function);
+  }
+  auto by_name = input.named_parameters.find("by_name");
+  if (by_name != input.named_parameters.end() && !by_name->second.IsNull() &&
+      by_name->second.GetValue<bool>()) {
+    return ValueOrThrow(ResolveTableLocation(context, v.ToString()));
   }
   return v.ToString();
 }
@@ -133,7 +142,7 @@ duckdb::unique_ptr<duckdb::FunctionData> HistoryBind(duckdb::ClientContext& cont
                                                      duckdb::TableFunctionBindInput& input,
                                                      duckdb::vector<LogicalType>& types,
                                                      duckdb::vector<std::string>& names) {
-  std::string path = PathArgument(input, "delta_history");
+  std::string path = PathArgument(context, input, "delta_history");
   std::optional<int64_t> limit = NamedInt(input, "limit", "delta_history");
   std::unique_ptr<delta::Engine> engine = OpenTableOrThrow(context, path);
   std::vector<delta::HistoryEntry> history = ValueOrThrow(delta::LoadHistory(*engine, limit));
@@ -160,7 +169,7 @@ duckdb::unique_ptr<duckdb::FunctionData> FilesBind(duckdb::ClientContext& contex
                                                    duckdb::TableFunctionBindInput& input,
                                                    duckdb::vector<LogicalType>& types,
                                                    duckdb::vector<std::string>& names) {
-  std::string path = PathArgument(input, "delta_files");
+  std::string path = PathArgument(context, input, "delta_files");
   std::optional<int64_t> version = NamedInt(input, "version", "delta_files");
   delta::SnapshotPtr snapshot = LoadSnapshotOrThrow(context, path, version);
 
@@ -189,7 +198,7 @@ duckdb::unique_ptr<duckdb::FunctionData> DetailBind(duckdb::ClientContext& conte
                                                     duckdb::TableFunctionBindInput& input,
                                                     duckdb::vector<LogicalType>& types,
                                                     duckdb::vector<std::string>& names) {
-  std::string path = PathArgument(input, "delta_detail");
+  std::string path = PathArgument(context, input, "delta_detail");
   std::optional<int64_t> version = NamedInt(input, "version", "delta_detail");
   delta::SnapshotPtr snapshot = LoadSnapshotOrThrow(context, path, version);
   const delta::Protocol& protocol = snapshot->protocol();
@@ -263,14 +272,17 @@ void RegisterInspectFunctions(duckdb::DatabaseInstance& db) {
 
   duckdb::TableFunction history = RowsFunction("delta_history", HistoryBind);
   history.named_parameters["limit"] = LogicalType::BIGINT;
+  history.named_parameters["by_name"] = LogicalType::BOOLEAN;
   loader.RegisterFunction(history);
 
   duckdb::TableFunction files = RowsFunction("delta_files", FilesBind);
   files.named_parameters["version"] = LogicalType::BIGINT;
+  files.named_parameters["by_name"] = LogicalType::BOOLEAN;
   loader.RegisterFunction(files);
 
   duckdb::TableFunction detail = RowsFunction("delta_detail", DetailBind);
   detail.named_parameters["version"] = LogicalType::BIGINT;
+  detail.named_parameters["by_name"] = LogicalType::BOOLEAN;
   loader.RegisterFunction(detail);
 }
 

@@ -16,9 +16,14 @@
 // (both run on the planning thread of that context, back to back); LakeBind ignores any
 // statement that is not one of ours.
 //
+// SHOW SCHEMAS is the one lake statement DuckDB parses (as SHOW of a table "schemas") and
+// then fails to bind; the Planner offers that failure to LakeBind too, which binds
+// lake_schemas() instead when the database has a lake catalog.
+//
 // A bare quoted path of a Delta table (`FROM '/data/t'`) needs no rewrite: DuckDB parses it
 // as a table name and asks replacement scans when no such table exists; DeltaFolderScan
 // answers delta_scan('/data/t') when the folder holds a _delta_log/.
+#include <cctype>
 #include <optional>
 #include <string>
 
@@ -88,8 +93,45 @@ duckdb::ParserExtensionPlanResult LakePlan(
   throw duckdb::BinderException("lake: statement is bound by lake's operator extension");
 }
 
+// Returns whether `statement` is SHOW SCHEMAS, which DuckDB parses as SHOW of a table named
+// "schemas" and then fails to bind (no such table): the Planner offers it to us. The binder
+// has consumed the statement's FROM by then, so the check reads the statement's text.
+bool IsShowSchemas(duckdb::SQLStatement& statement) {
+  if (statement.type != duckdb::StatementType::SELECT_STATEMENT) return false;
+  std::string text = statement.query;
+  if (statement.stmt_length > 0 && statement.stmt_location + statement.stmt_length <= text.size()) {
+    text = text.substr(statement.stmt_location, statement.stmt_length);
+  }
+  std::string words;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == ';') {
+      if (!words.empty() && words.back() != ' ') words += ' ';
+    } else {
+      words += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  while (!words.empty() && words.back() == ' ') words.pop_back();
+  while (!words.empty() && words.front() == ' ') words.erase(0, 1);
+  return words == "show schemas";
+}
+
+// Binds `sql` (plain DuckDB SQL, one statement) with `binder`.
+duckdb::BoundStatement BindRewritten(duckdb::ClientContext& context, duckdb::Binder& binder,
+                                     const std::string& sql) {
+  duckdb::ParserOptions options = context.GetParserOptions();
+  options.extensions = nullptr;  // the rewrite is plain DuckDB SQL; never loop back to us
+  duckdb::Parser parser(options);
+  parser.ParseQuery(sql);
+  return binder.Bind(*parser.statements[0]);
+}
+
 duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& binder,
                                 duckdb::OperatorExtensionInfo*, duckdb::SQLStatement& statement) {
+  if (IsShowSchemas(statement)) {
+    // Only with a lake catalog; without one DuckDB's own error stands.
+    if (!duckdb::Catalog::GetCatalogEntry(context, "lake")) return {};
+    return BindRewritten(context, binder, "SELECT * FROM lake_schemas()");
+  }
   if (statement.type != duckdb::StatementType::EXTENSION_STATEMENT) return {};
   auto& extension_statement = statement.Cast<duckdb::ExtensionStatement>();
   if (extension_statement.extension.parse_function != LakeParse) return {};

@@ -82,6 +82,68 @@ TEST(SqlRewrite, DescribeHistoryAndDetail) {
   EXPECT_EQ(Rewritten("DESCRIBE DETAIL delta.`/t`"), "SELECT * FROM delta_detail('/t')");
 }
 
+TEST(SqlRewrite, DescribeHistoryAndDetailByName) {
+  EXPECT_EQ(Rewritten("DESCRIBE HISTORY sales.orders LIMIT 3"),
+            "SELECT * FROM delta_history('sales.orders', \"limit\" := 3, by_name := true)");
+  EXPECT_EQ(Rewritten("DESCRIBE DETAIL lake.\"default\".t"),
+            "SELECT * FROM delta_detail('lake.\"default\".t', by_name := true)");
+}
+
+TEST(SqlRewrite, AtVersionShorthandBecomesAtClause) {
+  EXPECT_EQ(Rewritten("SELECT * FROM sales.t@v12 WHERE x = 1"),
+            "SELECT * FROM sales.t AT (VERSION => 12) WHERE x = 1");
+  EXPECT_EQ(Rewritten("SELECT * FROM t@20240102030405678"),
+            "SELECT * FROM t AT (TIMESTAMP => TIMESTAMP '2024-01-02 03:04:05.678')");
+  // With spaces '@' is DuckDB's operator, and other words after it are not versions.
+  EXPECT_EQ(RewriteLakeSql("SELECT t @ v12 FROM").kind, SqlRewrite::Kind::kNotOurs);
+  EXPECT_EQ(RewriteLakeSql("SELECT * FROM t@vx").kind, SqlRewrite::Kind::kNotOurs);
+  EXPECT_EQ(RewriteLakeSql("SELECT * FROM t@2024").kind, SqlRewrite::Kind::kNotOurs);
+}
+
+TEST(SqlRewrite, ShowSchemasAndTables) {
+  EXPECT_EQ(Rewritten("SHOW SCHEMAS;"), "SELECT * FROM lake_schemas()");
+  EXPECT_EQ(Rewritten("show tables in Sales"), "SELECT * FROM lake_tables('Sales')");
+  EXPECT_EQ(Rewritten("SHOW TABLES FROM lake.sales"), "SELECT * FROM lake_tables('lake.sales')");
+  EXPECT_EQ(ErrorOf("SHOW TABLES IN"),
+            "lake: expected a schema name after IN near the end of the statement");
+  EXPECT_EQ(ErrorOf("SHOW SCHEMAS LIKE 'x'"),
+            "lake: expected the end of the statement after SHOW SCHEMAS near \"LIKE\" at "
+            "position 14");
+}
+
+TEST(SqlRewrite, DescribeExtended) {
+  EXPECT_EQ(Rewritten("DESCRIBE EXTENDED sales.t"),
+            "SELECT * FROM lake_describe('sales.t', extended := true)");
+  EXPECT_EQ(Rewritten("DESC TABLE EXTENDED t;"),
+            "SELECT * FROM lake_describe('t', extended := true)");
+  EXPECT_EQ(Rewritten("DESCRIBE TABLE t"), "SELECT * FROM lake_describe('t')");
+  EXPECT_EQ(ErrorOf("DESCRIBE EXTENDED t x"),
+            "lake: expected the end of the statement after the table name near \"x\" at "
+            "position 21");
+}
+
+TEST(SqlRewrite, CreateTableLocation) {
+  EXPECT_EQ(Rewritten("CREATE TABLE sales.t USING DELTA LOCATION '/data/it''s'"),
+            "SELECT * FROM lake_create_table('sales.t', location := '/data/it''s')");
+  EXPECT_EQ(Rewritten("create table if not exists t location '/d' comment 'c'"),
+            "SELECT * FROM lake_create_table('t', location := '/d', comment := 'c', "
+            "if_not_exists := true)");
+  EXPECT_EQ(Rewritten("CREATE TABLE t (a INT) USING DELTA"),
+            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE with a column "
+            "list')");
+  EXPECT_EQ(Rewritten("CREATE TABLE t USING DELTA AS SELECT 1"),
+            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE ... AS SELECT')");
+  EXPECT_EQ(Rewritten("CREATE TABLE t USING DELTA PARTITIONED BY (a) LOCATION '/d'"),
+            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE ... PARTITIONED "
+            "BY', location := '/d')");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t USING PARQUET"),
+            "lake: expected DELTA after USING (lake writes Delta) near \"PARQUET\" at position 22");
+  EXPECT_EQ(ErrorOf("CREATE TABLE t LOCATION /d"),
+            "lake: expected a quoted path after LOCATION near \"/\" at position 25");
+  // Plain DuckDB CREATE TABLE forms are not ours.
+  EXPECT_EQ(RewriteLakeSql("CREATE TABLE t (a INT").kind, SqlRewrite::Kind::kNotOurs);
+}
+
 TEST(SqlRewrite, SyntaxErrorsInOurFormsNameWhatWasExpected) {
   EXPECT_EQ(ErrorOf("SELECT * FROM '/t' VERSION AS OF 'x'"),
             "lake: expected a non-negative integer version after VERSION AS OF near \"'x'\" at "
@@ -91,9 +153,9 @@ TEST(SqlRewrite, SyntaxErrorsInOurFormsNameWhatWasExpected) {
             "the statement");
   EXPECT_EQ(ErrorOf("SELECT * FROM '/t' TIMESTAMP AS OF 5"),
             "lake: expected a quoted timestamp after TIMESTAMP AS OF near \"5\" at position 36");
-  EXPECT_EQ(
-      ErrorOf("DESCRIBE HISTORY t"),
-      "lake: expected a table reference (delta.`/path` or '/path') near \"t\" at position 18");
+  EXPECT_EQ(ErrorOf("DESCRIBE HISTORY 42"),
+            "lake: expected a table reference (a table name, delta.`/path` or '/path') near "
+            "\"42\" at position 18");
   EXPECT_EQ(ErrorOf("DESCRIBE HISTORY '/t' LIMIT x"),
             "lake: expected a non-negative integer after LIMIT near \"x\" at position 29");
   EXPECT_EQ(ErrorOf("DESCRIBE HISTORY '/t' WHERE 1"),

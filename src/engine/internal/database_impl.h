@@ -13,7 +13,9 @@ namespace lake::engine::internal {
 // process, one Connection per thread). Thread-safe: Connect() may be called from any thread.
 class DatabaseImpl final : public Database {
  public:
-  explicit DatabaseImpl(std::unique_ptr<duckdb::DuckDB> db) : db_(std::move(db)) {}
+  // `session_setup`: SQL every new session runs first (USE of the lake catalog), or empty.
+  DatabaseImpl(std::unique_ptr<duckdb::DuckDB> db, std::string session_setup)
+      : db_(std::move(db)), session_setup_(std::move(session_setup)) {}
   Result<std::unique_ptr<Session>> Connect() override;
   std::string engine_version() const override;
 
@@ -22,6 +24,7 @@ class DatabaseImpl final : public Database {
 
  private:
   std::unique_ptr<duckdb::DuckDB> db_;
+  const std::string session_setup_;
 };
 
 // Converts a DuckDB type to lake's ColumnType.

@@ -193,10 +193,21 @@ class Rewriter {
       }
       return {};
     }
-    std::optional<SyntaxError> err =
-        (IsWord(t_, 0, "describe") && (IsWord(t_, 1, "history") || IsWord(t_, 1, "detail")))
-            ? RewriteDescribe()
-            : RewriteRefs();
+    std::optional<SyntaxError> err;
+    bool describe = IsWord(t_, 0, "describe") || IsWord(t_, 0, "desc");
+    if (describe && (IsWord(t_, 1, "history") || IsWord(t_, 1, "detail"))) {
+      err = RewriteDescribe();
+    } else if (describe) {
+      err = RewriteDescribeTable();
+    } else if (IsWord(t_, 0, "show") && IsWord(t_, 1, "schemas")) {
+      err = RewriteShow();
+    } else if (IsWord(t_, 0, "show") && IsWord(t_, 1, "tables")) {
+      err = RewriteShow();
+    } else if (IsWord(t_, 0, "create") && IsCreateDeltaTable()) {
+      err = RewriteCreateTable();
+    } else {
+      err = RewriteRefs();
+    }
     if (err) return Error(*err);
     if (!changed_) return {};
     out_ += sql_.substr(copied_to_);
@@ -251,6 +262,207 @@ class Rewriter {
   bool IsTimeTravelAt(size_t i) const {
     return (IsWord(t_, i, "version") || IsWord(t_, i, "timestamp")) && IsWord(t_, i + 1, "as") &&
            IsWord(t_, i + 2, "of");
+  }
+
+  // `name@v12` or `name@20240101000000000` with no spaces around '@', after a name token at
+  // `i` ('@' is also DuckDB's absolute-value operator, which never touches a name like this).
+  bool IsAtVersionAt(size_t i) const {
+    if (i + 2 >= t_.size()) return false;
+    if (t_[i].kind != TokKind::kWord && t_[i].kind != TokKind::kQuotedIdent) return false;
+    if (!IsPunct(t_, i + 1, '@') || t_[i + 1].begin != t_[i].end) return false;
+    if (t_[i + 2].begin != t_[i + 1].end) return false;
+    const Token& at = t_[i + 2];
+    auto all_digits = [](std::string_view d) {
+      if (d.empty()) return false;
+      for (char c : d) {
+        if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+      }
+      return true;
+    };
+    if (at.kind == TokKind::kWord) {
+      return at.value.size() > 1 && (at.value[0] == 'v' || at.value[0] == 'V') &&
+             all_digits(std::string_view(at.value).substr(1));
+    }
+    return at.kind == TokKind::kNumber && at.value.size() == 17 && all_digits(at.value);
+  }
+
+  // A (possibly qualified) table name at `i`: up to three words or "quoted" identifiers
+  // separated by '.'. Returns the dotted text (quotes kept for quoted parts).
+  std::optional<Ref> ParseName(size_t i) const {
+    std::string text;
+    size_t parts = 0;
+    while (i < t_.size() &&
+           (t_[i].kind == TokKind::kWord || t_[i].kind == TokKind::kQuotedIdent) && parts < 3) {
+      if (t_[i].kind == TokKind::kQuotedIdent) {
+        text += StrCat("\"", t_[i].value, "\"");
+      } else {
+        text += t_[i].value;
+      }
+      ++parts;
+      ++i;
+      if (IsPunct(t_, i, '.') && i + 1 < t_.size() &&
+          (t_[i + 1].kind == TokKind::kWord || t_[i + 1].kind == TokKind::kQuotedIdent)) {
+        text += ".";
+        ++i;
+        continue;
+      }
+      break;
+    }
+    if (parts == 0) return std::nullopt;
+    return Ref{text, i};
+  }
+
+  // Checks that only an optional ';' is left at `i`.
+  std::optional<SyntaxError> ExpectEnd(size_t i, std::string_view what) const {
+    if (IsPunct(t_, i, ';')) ++i;
+    if (i < t_.size()) return Expected(what, i);
+    return std::nullopt;
+  }
+
+  // SHOW SCHEMAS / SHOW TABLES [IN|FROM schema] (whole statements).
+  std::optional<SyntaxError> RewriteShow() {
+    if (IsWord(t_, 1, "schemas")) {
+      if (auto e = ExpectEnd(2, "the end of the statement after SHOW SCHEMAS")) return e;
+      Replace(0, sql_.size(), "SELECT * FROM lake_schemas()");
+      return std::nullopt;
+    }
+    size_t i = 2;
+    std::string call = "SELECT * FROM lake_tables()";
+    if (IsWord(t_, i, "in") || IsWord(t_, i, "from")) {
+      std::optional<Ref> schema = ParseName(i + 1);
+      if (!schema) return Expected("a schema name after IN", i + 1);
+      call = StrCat("SELECT * FROM lake_tables(", SqlQuote(schema->path), ")");
+      i = schema->next;
+    }
+    if (auto e = ExpectEnd(i, "IN <schema> or the end of the statement")) return e;
+    Replace(0, sql_.size(), call);
+    return std::nullopt;
+  }
+
+  // DESCRIBE [TABLE] [EXTENDED] name (a whole statement DuckDB rejected).
+  std::optional<SyntaxError> RewriteDescribeTable() {
+    size_t i = 1;
+    if (IsWord(t_, i, "table")) ++i;
+    bool extended = false;
+    if (IsWord(t_, i, "extended") || IsWord(t_, i, "formatted")) {
+      extended = true;
+      ++i;
+    }
+    if (i == 1) return std::nullopt;  // plain DESCRIBE ...: DuckDB's own statement
+    std::optional<Ref> name = ParseName(i);
+    if (!name) return Expected("a table name", i);
+    if (auto e = ExpectEnd(name->next, "the end of the statement after the table name")) return e;
+    Replace(0, sql_.size(), StrCat("SELECT * FROM lake_describe(", SqlQuote(name->path),
+                                   extended ? ", extended := true" : "", ")"));
+    return std::nullopt;
+  }
+
+  // CREATE [OR REPLACE] TABLE ... with one of Spark's table clauses (USING, LOCATION,
+  // PARTITIONED BY, TBLPROPERTIES): DuckDB rejects those, so the statement is ours.
+  bool IsCreateDeltaTable() const {
+    size_t i = 1;
+    if (IsWord(t_, i, "or") && IsWord(t_, i + 1, "replace")) i += 2;
+    if (!IsWord(t_, i, "table")) return false;
+    for (size_t j = i + 1; j < t_.size(); ++j) {
+      if (IsWord(t_, j, "using") || IsWord(t_, j, "location") || IsWord(t_, j, "partitioned") ||
+          IsWord(t_, j, "tblproperties")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [(columns)] [USING DELTA] [LOCATION '...']
+  // [COMMENT '...'] [PARTITIONED BY (...)] [TBLPROPERTIES (...)] [AS query]
+  //   -> SELECT * FROM lake_create_table('name', location := '...', ...)
+  // Forms lake cannot run yet reach lake_create_table as `unsupported := '<what>'`, which
+  // fails with NOT_SUPPORTED naming them.
+  std::optional<SyntaxError> RewriteCreateTable() {
+    size_t i = 1;
+    bool or_replace = false, if_not_exists = false, has_columns = false, as_query = false;
+    if (IsWord(t_, i, "or")) {
+      or_replace = true;
+      i += 2;
+    }
+    ++i;  // TABLE
+    if (IsWord(t_, i, "if")) {
+      if (!IsWord(t_, i + 1, "not") || !IsWord(t_, i + 2, "exists")) {
+        return Expected("IF NOT EXISTS", i);
+      }
+      if_not_exists = true;
+      i += 3;
+    }
+    std::optional<Ref> name = ParseName(i);
+    if (!name) return Expected("a table name", i);
+    i = name->next;
+    if (IsPunct(t_, i, '(')) {
+      has_columns = true;
+      i = SkipParens(i);
+    }
+    std::optional<std::string> location, comment;
+    std::vector<std::string> unsupported;
+    while (i < t_.size() && !IsPunct(t_, i, ';')) {
+      if (IsWord(t_, i, "using")) {
+        if (!IsWord(t_, i + 1, "delta")) return Expected("DELTA after USING (lake writes Delta)", i + 1);
+        i += 2;
+      } else if (IsWord(t_, i, "location")) {
+        if (i + 1 >= t_.size() || t_[i + 1].kind != TokKind::kString) {
+          return Expected("a quoted path after LOCATION", i + 1);
+        }
+        location = t_[i + 1].value;
+        i += 2;
+      } else if (IsWord(t_, i, "comment")) {
+        if (i + 1 >= t_.size() || t_[i + 1].kind != TokKind::kString) {
+          return Expected("a quoted comment after COMMENT", i + 1);
+        }
+        comment = t_[i + 1].value;
+        i += 2;
+      } else if (IsWord(t_, i, "partitioned")) {
+        if (!IsWord(t_, i + 1, "by") || !IsPunct(t_, i + 2, '(')) {
+          return Expected("BY (columns) after PARTITIONED", i + 1);
+        }
+        unsupported.push_back("PARTITIONED BY");
+        i = SkipParens(i + 2);
+      } else if (IsWord(t_, i, "tblproperties")) {
+        if (!IsPunct(t_, i + 1, '(')) return Expected("( after TBLPROPERTIES", i + 1);
+        unsupported.push_back("TBLPROPERTIES");
+        i = SkipParens(i + 1);
+      } else if (IsWord(t_, i, "as")) {
+        as_query = true;
+        i = t_.size();
+      } else {
+        return Expected("USING, LOCATION, COMMENT, PARTITIONED BY, TBLPROPERTIES or AS", i);
+      }
+    }
+    if (auto e = ExpectEnd(i, "the end of the statement")) return e;
+    std::string what;
+    if (or_replace) {
+      what = "CREATE OR REPLACE TABLE";
+    } else if (as_query) {
+      what = "CREATE TABLE ... AS SELECT";
+    } else if (has_columns) {
+      what = "CREATE TABLE with a column list";
+    } else if (!unsupported.empty()) {
+      what = StrCat("CREATE TABLE ... ", StrJoin(unsupported, ", "));
+    }
+    std::string call = StrCat("SELECT * FROM lake_create_table(", SqlQuote(name->path));
+    if (!what.empty()) call += StrCat(", unsupported := ", SqlQuote(what));
+    if (location) call += StrCat(", location := ", SqlQuote(*location));
+    if (comment) call += StrCat(", comment := ", SqlQuote(*comment));
+    if (if_not_exists) call += ", if_not_exists := true";
+    call += ")";
+    Replace(0, sql_.size(), call);
+    return std::nullopt;
+  }
+
+  // Returns the index after the parenthesised group opening at `i` (or the end).
+  size_t SkipParens(size_t i) const {
+    int depth = 0;
+    for (; i < t_.size(); ++i) {
+      if (IsPunct(t_, i, '(')) ++depth;
+      if (IsPunct(t_, i, ')') && --depth == 0) return i + 1;
+    }
+    return i;
   }
 
   // A table reference of ours: delta.`path` or a quoted path.
@@ -310,6 +522,22 @@ class Rewriter {
         i = next;
         continue;
       }
+      if (IsAtVersionAt(i)) {
+        // name@v12 / name@yyyyMMddHHmmssSSS (Delta's shorthand): DuckDB's AT clause.
+        const Token& at = t_[i + 2];
+        std::string clause;
+        if (at.kind == TokKind::kWord) {
+          clause = StrCat(" AT (VERSION => ", at.value.substr(1), ")");
+        } else {
+          const std::string& d = at.value;
+          clause = StrCat(" AT (TIMESTAMP => TIMESTAMP '", d.substr(0, 4), "-", d.substr(4, 2), "-",
+                          d.substr(6, 2), " ", d.substr(8, 2), ":", d.substr(10, 2), ":",
+                          d.substr(12, 2), ".", d.substr(14, 3), "')");
+        }
+        Replace(t_[i].end, at.end, clause);
+        i += 3;
+        continue;
+      }
       if (IsTimeTravelAt(i)) {
         // After a plain table name: DuckDB's AT clause (the catalog decides whether it
         // supports time travel). After anything else the clause has nothing to apply to.
@@ -341,7 +569,12 @@ class Rewriter {
   std::optional<SyntaxError> RewriteDescribe() {
     bool history = IsWord(t_, 1, "history");
     std::optional<Ref> ref = ParseRef(2);
-    if (!ref) return Expected("a table reference (delta.`/path` or '/path')", 2);
+    bool by_name = false;
+    if (!ref) {
+      ref = ParseName(2);
+      by_name = true;
+    }
+    if (!ref) return Expected("a table reference (a table name, delta.`/path` or '/path')", 2);
     size_t i = ref->next;
     std::optional<std::string> limit;
     if (history && IsWord(t_, i, "limit")) {
@@ -359,6 +592,7 @@ class Rewriter {
     std::string call = StrCat("SELECT * FROM ", history ? "delta_history(" : "delta_detail(",
                               SqlQuote(ref->path));
     if (limit) call += StrCat(", \"limit\" := ", *limit);
+    if (by_name) call += ", by_name := true";
     call += ")";
     Replace(0, sql_.size(), call);
     return std::nullopt;

@@ -9,16 +9,28 @@
 //      where <ref> is (1) or a quoted path '/path'. After a plain (possibly qualified)
 //      table name the clause becomes DuckDB's own `AT (VERSION => n)` /
 //      `AT (TIMESTAMP => TIMESTAMP '<ts>')`, for catalogs that support time travel.
+//      <name>@v12 / <name>@yyyyMMddHHmmssSSS (no spaces) -> <name> AT (VERSION => 12) /
+//      AT (TIMESTAMP => TIMESTAMP 'yyyy-MM-dd HH:mm:ss.SSS').
 //  (3) a whole statement DESCRIBE HISTORY <ref> [LIMIT n]
 //                                         -> SELECT * FROM delta_history('/path', "limit" := n)
 //      DESCRIBE DETAIL <ref>              -> SELECT * FROM delta_detail('/path')
+//      where <ref> may also be a table name: ... delta_history('s.t', by_name := true).
+//  (4) whole statements of the lake catalog (lake_catalog.h), when DuckDB rejected them:
+//      SHOW SCHEMAS                       -> SELECT * FROM lake_schemas()
+//      SHOW TABLES [IN|FROM s]            -> SELECT * FROM lake_tables(['s'])
+//      DESCRIBE [TABLE] EXTENDED t        -> SELECT * FROM lake_describe('t', extended := true)
+//      CREATE TABLE [IF NOT EXISTS] t [USING DELTA] LOCATION '/p' [COMMENT 'c']
+//                                         -> SELECT * FROM lake_create_table('t', location := ..)
+//      (a column list, AS SELECT, OR REPLACE, PARTITIONED BY, TBLPROPERTIES add
+//      `unsupported := '<what>'`, which lake_create_table refuses naming it).
 //
 // Invariants:
 //  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
 //    is copied byte for byte, so DuckDB reports its own errors on the rest.
 //  - A statement is "ours" only once an unambiguous marker is seen: `delta.` before a
-//    backquote, the three words `VERSION AS OF` / `TIMESTAMP AS OF`, or a leading
-//    `DESCRIBE HISTORY` / `DESCRIBE DETAIL`. Past a marker, malformed text is a lake syntax
+//    backquote, the three words `VERSION AS OF` / `TIMESTAMP AS OF`, `name@v<n>`, or a
+//    leading `DESCRIBE HISTORY|DETAIL|TABLE|EXTENDED`, `SHOW SCHEMAS|TABLES`, or `CREATE TABLE`
+//    with a Spark table clause. Past a marker, malformed text is a lake syntax
 //    error ("lake: expected ... near ..."); before one, the statement is not ours and DuckDB's
 //    original error stands.
 #pragma once

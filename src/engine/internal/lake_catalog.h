@@ -1,0 +1,28 @@
+// The `lake` catalog inside DuckDB: tables by name through a TableDirectory
+// (engine/table_directory.h), scanned by delta_scan. See lake_catalog.cc for the design notes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "engine/internal/duckdb_pch.h"
+#include "engine/table_directory.h"
+
+namespace lake::engine::internal {
+
+// The name of the attached catalog, and DuckDB's attach TYPE of it.
+inline constexpr const char* kLakeCatalogName = "lake";
+inline constexpr const char* kLakeCatalogType = "delta";
+
+// Registers the `delta` storage extension over `directory` and the catalog's table functions
+// (lake_schemas, lake_tables, lake_describe, lake_create_table). Database::Open then runs
+// ATTACH and every session USE lake."default".
+void RegisterLakeCatalog(duckdb::DatabaseInstance& db, std::shared_ptr<TableDirectory> directory);
+
+// Returns the location of the table a (possibly qualified: t, schema.t, lake.schema.t) name
+// resolves to in `context`'s search path: kNotFound naming it, kFailedPrecondition when the
+// database has no lake catalog.
+Result<std::string> ResolveTableLocation(duckdb::ClientContext& context, const std::string& name);
+
+}  // namespace lake::engine::internal
