@@ -1,27 +1,32 @@
 // Log replay (PROTOCOL.md "Action Reconciliation").
 //
 // Design notes.
-//  (1) One hash map keyed by the logical file key (canonical path, plus "\0" + DV unique id
-//      when the action has a DV) maps to a slot in one of two chunked vectors: live adds and
-//      tombstones. A newer action for a key overwrites its slot in place or flips it to the
-//      other vector (the old entry is marked dead and dropped when the chunks are handed to
-//      the snapshot's FileList). The map holds only keys and 8-byte slots, so the big AddFile
-//      values are moved once from the parser's batch into their final chunk.
-//  (2) Within one commit the order of actions carries no meaning: removes are applied first,
-//      then adds (PROTOCOL.md "Action Reconciliation": a valid commit never holds both for
-//      one key; if one does, the file stays live, as in the reference implementation).
+//  (1) Each batch (a commit, or a piece of a checkpoint) keeps its file actions in the vectors
+//      the parser filled; nothing is copied while replaying. A key table (logical file key ->
+//      batch, line) names the action that currently wins for each key; the loser is flagged
+//      dead in its batch. At the end the live actions are handed to the FileList in log order
+//      (batches of 32+ live files become chunks as they are), and the key table, whose entries
+//      have the index's layout, becomes the snapshot's file index in place.
+//  (2) Which action wins does not depend on the order batches are applied in: the later
+//      ordinal (log position) wins; within one commit an add beats a remove (PROTOCOL.md
+//      "Action Reconciliation": a valid commit never holds both for one key; if one does, the
+//      file stays live, as in the reference implementation), and of two adds the later line.
 //  (3) Canonical keys: "file:/a", "file:///a" and "/a" are one file, and an absolute path
 //      under the table root is the same file as its relative form (corpus:
 //      canonicalized-paths-*). Paths are percent-decoded once before comparison.
-//  (4) Commit files are read and parsed by worker threads, at most kWindow commits ahead
-//      of the replay, which consumes them strictly in version order.
+//  (4) Because of (2), commits are read, parsed and applied by every core at once, in any
+//      order, and checkpoint pieces are applied as the engine decodes them. The key table is
+//      split into 16 shards by the hash's top bits, each with its own lock; a batch computes
+//      its keys and hashes without a lock, then takes each shard's lock once.
 #include "delta/internal/log_replay.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 
 #include "base/strings.h"
@@ -62,18 +67,6 @@ void MoveAppend(auto& dst, auto& src) {
   src.clear();
 }
 
-void AppendBatch(ActionBatch& dst, ActionBatch&& src) {
-  MoveAppend(dst.protocols, src.protocols);
-  MoveAppend(dst.metadata, src.metadata);
-  MoveAppend(dst.adds, src.adds);
-  MoveAppend(dst.removes, src.removes);
-  MoveAppend(dst.cdcs, src.cdcs);
-  MoveAppend(dst.txns, src.txns);
-  MoveAppend(dst.commit_infos, src.commit_infos);
-  MoveAppend(dst.domain_metadata, src.domain_metadata);
-  MoveAppend(dst.checkpoint_metadata, src.checkpoint_metadata);
-  MoveAppend(dst.sidecars, src.sidecars);
-}
 
 // Runs fn(i) for i in [0, n) on worker threads; Next() returns results in index order.
 // Workers stay at most `window` results ahead of the consumer (bounded memory). Destruction
@@ -154,6 +147,11 @@ int WorkerThreads(size_t files) {
   unsigned hw = std::thread::hardware_concurrency();
   return static_cast<int>(std::clamp<unsigned>(hw, 1, 4));
 }
+
+// Runs fn(0..n-1) on WorkerThreads(n) threads (the caller's among them), in no particular
+// order. Returns the error of the lowest index that failed; after a failure no new index
+// starts.
+Status ParallelFor(size_t n, const std::function<Status(size_t)>& fn);
 
 }  // namespace
 
@@ -255,135 +253,349 @@ std::string_view FileKey(std::string_view path, const std::optional<DeletionVect
   return scratch;
 }
 
-ReplayState::Key ReplayState::MakeKey(std::string_view path,
-                                      const std::optional<DeletionVectorDescriptor>& dv) const {
-  Key key;
-  std::string_view view = FileKey(path, dv, root_, key.owned);
-  key.view = view.data() == key.owned.data() ? std::string_view(key.owned) : view;
-  return key;
-}
+// ----- ReplayState (design notes 1, 2 and 4) -----
 
-std::string_view ReplayState::StoredKey(const Entry& e) const {
-  if (e.live) {
-    const std::string& k = add_keys_[e.index];
-    return k.empty() ? std::string_view(At(add_chunks_, e.index).path) : std::string_view(k);
+namespace {
+constexpr int kShardBits = 4;
+constexpr size_t kShards = size_t{1} << kShardBits;
+constexpr uint32_t kBlockBits = 12;
+constexpr uint32_t kBlockSize = uint32_t{1} << kBlockBits;
+constexpr uint32_t kMaxBatches = kBlockSize * 4096;
+constexpr uint32_t kAddBit = 0x80000000u;  // IndexEntry::slot: the entry names an add
+}  // namespace
+
+// A batch's file actions, where the parser put them. dead[i] = 1 once a later action of the
+// same key won (written under the key's shard lock; distinct bytes, so shards never race).
+struct ReplayState::Stored {
+  BatchPosition pos;
+  std::vector<AddFile> adds;
+  std::vector<RemoveFile> removes;
+  std::vector<uint8_t> add_dead, remove_dead;
+  // Empty, or one per action: the key when it differs from the path.
+  std::vector<std::string> add_keys, remove_keys;
+};
+
+struct ReplayState::Shard {
+  std::mutex mu;
+  std::vector<IndexEntry> table;  // guarded by mu; size a power of two (or empty)
+  size_t used = 0;                // guarded by mu
+};
+
+ReplayState::ReplayState(std::string canonical_root)
+    : root_(std::move(canonical_root)), shards_(new Shard[kShards]) {}
+
+ReplayState::~ReplayState() = default;
+
+void ReplayState::Reserve(size_t file_actions) {
+  size_t per_shard = file_actions / kShards + 16;
+  size_t capacity = 64;
+  while (capacity * 3 < per_shard * 4) capacity *= 2;
+  for (size_t s = 0; s < kShards; ++s) {
+    std::lock_guard lock(shards_[s].mu);
+    if (shards_[s].table.empty()) shards_[s].table.assign(capacity, IndexEntry{});
   }
-  const std::string& k = remove_keys_[e.index];
-  return k.empty() ? std::string_view(At(remove_chunks_, e.index).path) : std::string_view(k);
 }
 
-ReplayState::Entry& ReplayState::Find(std::string_view key, uint64_t hash) {
-  if (table_.empty() || (used_ + 1) * 4 > table_.size() * 3) Grow();
-  const size_t mask = table_.size() - 1;
+Result<uint32_t> ReplayState::Register(BatchPosition pos, ActionBatch& batch) {
+  auto stored = std::make_unique<Stored>();
+  stored->pos = pos;
+  stored->adds = std::move(batch.adds);
+  stored->removes = std::move(batch.removes);
+  stored->add_dead.assign(stored->adds.size(), 0);
+  stored->remove_dead.assign(stored->removes.size(), 0);
+  std::lock_guard lock(registry_mu_);
+  if (batch_count_ >= kMaxBatches) {
+    return Status::NotSupported(StrCat("a log replay of more than ", kMaxBatches,
+                                       " commits and checkpoint pieces"))
+        .WithHint("checkpoint the table so that a load replays fewer commits");
+  }
+  const uint32_t b = batch_count_++;
+  auto& block = blocks_[b >> kBlockBits];
+  if (!block) block = std::make_unique<std::unique_ptr<Stored>[]>(kBlockSize);
+  block[b & (kBlockSize - 1)] = std::move(stored);
+  return b;
+}
+
+const ReplayState::Stored& ReplayState::BatchAt(uint32_t b) const {
+  return *blocks_[b >> kBlockBits][b & (kBlockSize - 1)];
+}
+
+std::string_view ReplayState::StoredKey(const IndexEntry& e) const {
+  const Stored& s = BatchAt(e.chunk);
+  const uint32_t i = e.slot & ~kAddBit;
+  if (e.slot & kAddBit) {
+    return s.add_keys.empty() || s.add_keys[i].empty() ? std::string_view(s.adds[i].path)
+                                                        : std::string_view(s.add_keys[i]);
+  }
+  return s.remove_keys.empty() || s.remove_keys[i].empty() ? std::string_view(s.removes[i].path)
+                                                            : std::string_view(s.remove_keys[i]);
+}
+
+// Precedence between two actions of one key: the later ordinal wins; within an ordinal an add
+// beats a remove (PROTOCOL.md "Action Reconciliation": a valid commit never holds both; the
+// reference implementation keeps the file); then the later part and the later line (the
+// same file re-added in one commit: the newer action wins).
+void ReplayState::Upsert(Shard& shard, std::string_view key, uint64_t hash, uint32_t batch,
+                         uint32_t slot, bool is_add) {
+  std::vector<IndexEntry>& table = shard.table;
+  if (table.empty() || (shard.used + 1) * 4 > table.size() * 3) {
+    std::vector<IndexEntry> old = std::move(table);
+    table.assign(std::max<size_t>(64, old.size() * 2), IndexEntry{});
+    const size_t mask = table.size() - 1;
+    for (const IndexEntry& e : old) {
+      if (e.chunk == IndexEntry::kEmpty) continue;
+      size_t i = e.hash & mask;
+      while (table[i].chunk != IndexEntry::kEmpty) i = (i + 1) & mask;
+      table[i] = e;
+    }
+  }
+  const size_t mask = table.size() - 1;
+  const uint32_t tagged = slot | (is_add ? kAddBit : 0);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    Entry& e = table_[i];
-    if (!e.used) return e;
-    if (e.hash == hash && StoredKey(e) == key) return e;
+    IndexEntry& e = table[i];
+    if (e.chunk == IndexEntry::kEmpty) {
+      e = IndexEntry{hash, batch, tagged};
+      ++shard.used;
+      return;
+    }
+    if (e.hash != hash || StoredKey(e) != key) continue;
+    const Stored& old_batch = BatchAt(e.chunk);
+    const Stored& new_batch = BatchAt(batch);
+    const bool old_add = (e.slot & kAddBit) != 0;
+    const uint32_t old_slot = e.slot & ~kAddBit;
+    auto rank = [](const Stored& s, bool add, uint32_t line) {
+      return std::tuple(s.pos.ordinal, add, s.pos.part, line);
+    };
+    const bool newer = rank(new_batch, is_add, slot) > rank(old_batch, old_add, old_slot);
+    // The loser is dead; only this shard's lock guards its flag, and only for this key.
+    Stored& loser = const_cast<Stored&>(newer ? old_batch : new_batch);
+    const bool loser_add = newer ? old_add : is_add;
+    const uint32_t loser_slot = newer ? old_slot : slot;
+    (loser_add ? loser.add_dead : loser.remove_dead)[loser_slot] = 1;
+    if (newer) e = IndexEntry{hash, batch, tagged};
+    return;
   }
 }
 
-void ReplayState::Grow() {
-  std::vector<Entry> old = std::move(table_);
-  table_.assign(std::max<size_t>(1024, old.size() * 2), Entry{});
-  const size_t mask = table_.size() - 1;
-  for (const Entry& e : old) {
-    if (!e.used) continue;
-    size_t i = e.hash & mask;
-    while (table_[i].used) i = (i + 1) & mask;
-    table_[i] = e;
+Status ReplayState::Apply(BatchPosition pos, ActionBatch&& batch) {
+  {
+    std::lock_guard lock(meta_mu_);
+    if (!batch.protocols.empty() && (!protocol_ordinal_ || pos.ordinal >= *protocol_ordinal_)) {
+      protocol = std::move(batch.protocols.back());
+      protocol_ordinal_ = pos.ordinal;
+    }
+    if (!batch.metadata.empty() && (!metadata_ordinal_ || pos.ordinal >= *metadata_ordinal_)) {
+      metadata = std::move(batch.metadata.back());
+      metadata_ordinal_ = pos.ordinal;
+    }
+    for (Txn& t : batch.txns) {
+      auto [it, fresh] = txn_ordinals_.try_emplace(t.app_id, pos.ordinal);
+      if (!fresh && it->second > pos.ordinal) continue;
+      it->second = pos.ordinal;
+      std::string app = t.app_id;
+      txns.insert_or_assign(std::move(app), std::move(t));
+    }
+    for (DomainMetadata& d : batch.domain_metadata) {
+      auto [it, fresh] = domain_ordinals_.try_emplace(d.domain, pos.ordinal);
+      if (!fresh && it->second > pos.ordinal) continue;
+      it->second = pos.ordinal;
+      std::string domain = d.domain;
+      domains.insert_or_assign(std::move(domain), std::move(d));
+    }
   }
+  if (batch.adds.empty() && batch.removes.empty()) return Status::OK();
+  LAKE_ASSIGN_OR_RETURN(const uint32_t b, Register(pos, batch));
+  // Only this thread writes the batch's keys; other threads read them after taking a shard
+  // lock this thread released later, so they see them.
+  Stored& s = const_cast<Stored&>(BatchAt(b));
+  // Keys and hashes first (no lock), then each shard's actions under one lock.
+  struct Item {
+    uint64_t hash;
+    uint32_t slot;
+    bool is_add;
+  };
+  std::vector<std::vector<Item>> by_shard(kShards);
+  std::string scratch;
+  auto key_of = [&](const auto& action, std::vector<std::string>& keys, size_t i,
+                    size_t n) -> std::string_view {
+    std::string_view key = FileKey(action.path, action.deletion_vector, root_, scratch);
+    if (key.data() != action.path.data()) {
+      if (keys.empty()) keys.resize(n);
+      keys[i] = std::move(scratch);
+      scratch.clear();
+      return keys[i];
+    }
+    return key;
+  };
+  for (size_t i = 0; i < s.removes.size(); ++i) {
+    uint64_t hash = HashFileKey(key_of(s.removes[i], s.remove_keys, i, s.removes.size()));
+    by_shard[ShardOfHash(hash, kShardBits)].push_back({hash, static_cast<uint32_t>(i), false});
+  }
+  for (size_t i = 0; i < s.adds.size(); ++i) {
+    uint64_t hash = HashFileKey(key_of(s.adds[i], s.add_keys, i, s.adds.size()));
+    by_shard[ShardOfHash(hash, kShardBits)].push_back({hash, static_cast<uint32_t>(i), true});
+  }
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    if (by_shard[sh].empty()) continue;
+    Shard& shard = shards_[sh];
+    std::lock_guard lock(shard.mu);
+    for (const Item& item : by_shard[sh]) {
+      std::string_view key;
+      if (item.is_add) {
+        key = s.add_keys.empty() || s.add_keys[item.slot].empty()
+                  ? std::string_view(s.adds[item.slot].path)
+                  : std::string_view(s.add_keys[item.slot]);
+      } else {
+        key = s.remove_keys.empty() || s.remove_keys[item.slot].empty()
+                  ? std::string_view(s.removes[item.slot].path)
+                  : std::string_view(s.remove_keys[item.slot]);
+      }
+      Upsert(shard, key, item.hash, b, item.slot, item.is_add);
+    }
+  }
+  return Status::OK();
 }
 
-void ReplayState::Apply(ActionBatch&& batch) {
-  if (!batch.protocols.empty()) protocol = std::move(batch.protocols.back());
-  if (!batch.metadata.empty()) metadata = std::move(batch.metadata.back());
-  for (Txn& t : batch.txns) {
-    std::string app = t.app_id;
-    txns.insert_or_assign(std::move(app), std::move(t));
-  }
-  for (DomainMetadata& d : batch.domain_metadata) {
-    std::string domain = d.domain;
-    domains.insert_or_assign(std::move(domain), std::move(d));
-  }
-  // Design note 2: removes, then adds.
-  for (RemoveFile& rm : batch.removes) {
-    Key key = MakeKey(rm.path, rm.deletion_vector);
-    const uint64_t hash = HashFileKey(key.view);
-    Entry& e = Find(key.view, hash);
-    if (e.used && !e.live) {  // newer tombstone for a tombstoned key
-      At(remove_chunks_, e.index) = std::move(rm);
-      remove_keys_[e.index] = std::move(key.owned);
-      continue;
-    }
-    if (e.used) {
-      add_dead_[e.index] = true;
-    } else {
-      ++used_;
-    }
-    e = Entry{hash, static_cast<uint32_t>(remove_count_++), 1, 0};
-    Push(remove_chunks_, std::move(rm));
-    remove_keys_.push_back(std::move(key.owned));
-    remove_dead_.push_back(false);
-  }
-  for (AddFile& add : batch.adds) {
-    Key key = MakeKey(add.path, add.deletion_vector);
-    const uint64_t hash = HashFileKey(key.view);
-    Entry& e = Find(key.view, hash);
-    if (e.used && e.live) {  // the same file re-added: the newer action wins
-      At(add_chunks_, e.index) = std::move(add);
-      add_keys_[e.index] = std::move(key.owned);
-      continue;
-    }
-    if (e.used) {
-      remove_dead_[e.index] = true;
-    } else {
-      ++used_;
-    }
-    e = Entry{hash, static_cast<uint32_t>(add_count_++), 1, 1};
-    Push(add_chunks_, std::move(add));
-    add_keys_.push_back(std::move(key.owned));
-    add_dead_.push_back(false);
-  }
-}
+namespace {
 
-void ReplayState::TakeFiles(FileList& files, TombstoneList& tombstones) {
-  // Compacts each chunk in place (dead items are dropped by moving the later ones down), so
-  // no second copy of the list is ever allocated.
-  auto take = [](auto& chunks, std::vector<bool>& dead, auto& to) {
-    using Chunk = typename std::remove_reference_t<decltype(chunks)>::value_type;
-    std::vector<std::shared_ptr<const Chunk>> out;
-    out.reserve(chunks.size());
-    for (size_t c = 0; c < chunks.size(); ++c) {
-      Chunk& chunk = chunks[c];
+// Moves the live items of `batches` (in log order) into chunks; loc[b][i] receives where item
+// i of batch b went (chunk kEmpty when it was dead). Batches with at least kMinOwnChunk live
+// items become chunks of their own (unless above 2 * kChunkSize, which are split); smaller
+// ones are merged.
+template <typename T>
+ChunkedList<T> PackChunks(std::vector<std::vector<T>*> items, std::vector<std::vector<uint8_t>*> dead,
+                          std::vector<std::vector<FileLoc>>* locs) {
+  using Chunk = typename ChunkedList<T>::Chunk;
+  constexpr size_t kChunk = ChunkedList<T>::kChunkSize;
+  // Own chunks cost a chunk header (~80 bytes) per batch; merging costs a move per file.
+  constexpr size_t kMinOwnChunk = 32;
+  std::vector<typename ChunkedList<T>::ChunkPtr> chunks;
+  Chunk merged;
+  auto flush = [&] {
+    if (merged.empty()) return;
+    chunks.push_back(std::make_shared<const Chunk>(std::move(merged)));
+    merged = Chunk();
+  };
+  if (locs) locs->resize(items.size());
+  for (size_t b = 0; b < items.size(); ++b) {
+    std::vector<T>& v = *items[b];
+    const std::vector<uint8_t>& d = *dead[b];
+    size_t live = 0;
+    for (uint8_t x : d) live += x == 0;
+    std::vector<FileLoc>* loc = nullptr;
+    if (locs) {
+      loc = &(*locs)[b];
+      loc->assign(v.size(), FileLoc{IndexEntry::kEmpty, 0});
+    }
+    if (live == 0) continue;
+    if (live >= kMinOwnChunk && live <= 2 * kChunk) {
+      flush();
       size_t kept = 0;
-      for (size_t s = 0; s < chunk.size(); ++s) {
-        if (dead[c * kChunk + s]) continue;
-        if (kept != s) chunk[kept] = std::move(chunk[s]);
+      const uint32_t c = static_cast<uint32_t>(chunks.size());
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (d[i]) continue;
+        if (kept != i) v[kept] = std::move(v[i]);
+        if (loc) (*loc)[i] = FileLoc{c, static_cast<uint32_t>(kept)};
         ++kept;
       }
-      chunk.resize(kept);
-      if (kept > 0) out.push_back(std::make_shared<const Chunk>(std::move(chunk)));
+      v.resize(kept);
+      chunks.push_back(std::make_shared<const Chunk>(std::move(v)));
+      continue;
     }
-    chunks.clear();
-    dead.clear();
-    to = std::remove_reference_t<decltype(to)>(std::move(out));
-  };
-  // The key table goes first: the index built next over the lists needs memory too.
-  std::vector<Entry>().swap(table_);
-  std::vector<std::string>().swap(add_keys_);
-  std::vector<std::string>().swap(remove_keys_);
-  used_ = 0;
-  take(add_chunks_, add_dead_, files);
-  take(remove_chunks_, remove_dead_, tombstones);
-  add_count_ = 0;
-  remove_count_ = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (d[i]) continue;
+      if (merged.size() >= kChunk) flush();
+      if (merged.empty()) merged.reserve(std::min(kChunk, live));
+      if (loc) {
+        (*loc)[i] = FileLoc{static_cast<uint32_t>(chunks.size()),
+                            static_cast<uint32_t>(merged.size())};
+      }
+      merged.push_back(std::move(v[i]));
+    }
+    std::vector<T>().swap(v);
+  }
+  flush();
+  return ChunkedList<T>(std::move(chunks));
+}
+
+}  // namespace
+
+void ReplayState::TakeFiles(FileList& files, TombstoneList& tombstones,
+                            std::shared_ptr<const FileKeyIndex>* file_index) {
+  std::vector<Stored*> order;
+  order.reserve(batch_count_);
+  for (uint32_t b = 0; b < batch_count_; ++b) {
+    order.push_back(blocks_[b >> kBlockBits][b & (kBlockSize - 1)].get());
+  }
+  std::vector<uint32_t> rank(batch_count_);  // registration number -> position in `order`
+  {
+    std::vector<uint32_t> idx(batch_count_);
+    for (uint32_t i = 0; i < batch_count_; ++i) idx[i] = i;
+    std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
+      const BatchPosition& x = order[a]->pos;
+      const BatchPosition& y = order[b]->pos;
+      return std::pair(x.ordinal, x.part) < std::pair(y.ordinal, y.part);
+    });
+    std::vector<Stored*> sorted;
+    sorted.reserve(batch_count_);
+    for (uint32_t i = 0; i < batch_count_; ++i) {
+      rank[idx[i]] = i;
+      sorted.push_back(order[idx[i]]);
+    }
+    order = std::move(sorted);
+  }
+  std::vector<std::vector<AddFile>*> add_items;
+  std::vector<std::vector<uint8_t>*> add_dead;
+  std::vector<std::vector<RemoveFile>*> remove_items;
+  std::vector<std::vector<uint8_t>*> remove_dead;
+  for (Stored* s : order) {
+    add_items.push_back(&s->adds);
+    add_dead.push_back(&s->add_dead);
+    remove_items.push_back(&s->removes);
+    remove_dead.push_back(&s->remove_dead);
+  }
+  std::vector<std::vector<FileLoc>> add_locs;
+  files = PackChunks(std::move(add_items), std::move(add_dead), file_index ? &add_locs : nullptr);
+  tombstones = PackChunks(std::move(remove_items), std::move(remove_dead), nullptr);
+  if (file_index) {
+    // The key table becomes the files' index in place: an add entry now names its file's
+    // (chunk, slot); a remove entry can never match a file (kDeleted).
+    std::vector<std::vector<IndexEntry>> tables(kShards);
+    size_t count = 0;
+    for (size_t sh = 0; sh < kShards; ++sh) {
+      std::vector<IndexEntry>& table = shards_[sh].table;
+      if (table.empty()) table.assign(64, IndexEntry{});
+      for (IndexEntry& e : table) {
+        if (e.chunk == IndexEntry::kEmpty) continue;
+        if (e.slot & kAddBit) {
+          e = IndexEntry{e.hash, add_locs[rank[e.chunk]][e.slot & ~kAddBit].chunk,
+                         add_locs[rank[e.chunk]][e.slot & ~kAddBit].slot};
+          ++count;
+        } else {
+          e.chunk = IndexEntry::kDeleted;
+          e.slot = 0;
+        }
+      }
+      tables[sh] = std::move(table);
+      shards_[sh].used = 0;
+    }
+    *file_index = FileKeyIndex::FromTables(std::move(tables), kShardBits, count);
+  } else {
+    for (size_t sh = 0; sh < kShards; ++sh) {
+      std::vector<IndexEntry>().swap(shards_[sh].table);
+      shards_[sh].used = 0;
+    }
+  }
+  for (uint32_t b = 0; b < batch_count_; ++b) blocks_[b >> kBlockBits][b & (kBlockSize - 1)].reset();
+  batch_count_ = 0;
 }
 
 std::vector<std::pair<std::string, uint64_t>> ReplayState::TouchedKeys() const {
   std::vector<std::pair<std::string, uint64_t>> keys;
-  keys.reserve(used_);
-  for (const Entry& e : table_) {
-    if (e.used) keys.emplace_back(std::string(StoredKey(e)), e.hash);
+  for (size_t sh = 0; sh < kShards; ++sh) {
+    for (const IndexEntry& e : shards_[sh].table) {
+      if (e.chunk != IndexEntry::kEmpty) keys.emplace_back(std::string(StoredKey(e)), e.hash);
+    }
   }
   return keys;
 }
@@ -447,27 +659,60 @@ int64_t CommitTimestamp(const std::optional<CommitInfo>& info, const storage::Ob
   return file.mtime_ms;
 }
 
-Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
-                                   const CheckpointFiles& checkpoint) {
+Status ReadCheckpoint(Engine& engine, std::string_view table, const CheckpointFiles& checkpoint,
+                      const std::function<Status(uint32_t part, ActionBatch&& actions)>& consume) {
   storage::ObjectStore& store = engine.store();
-  auto read_file = [&](std::string_view key) -> Result<ActionBatch> {
-    if (EndsWith(key, ".json")) return ReadJsonLogFile(store, table, key);
-    Result<ActionBatch> batch = engine.checkpoint_reader().ReadParquetActions(store, key);
-    if (!batch.ok())
-      return batch.status().WithContext(StrCat(table, " checkpoint ", checkpoint.version));
-    return batch;
+  // Sidecars and checkpointMetadata are collected here; the rest goes to `consume`.
+  std::mutex mu;
+  std::vector<Sidecar> sidecars;
+  size_t checkpoint_metadata = 0;
+  auto take_special = [&](ActionBatch& batch) {
+    if (batch.sidecars.empty() && batch.checkpoint_metadata.empty()) return;
+    std::lock_guard lock(mu);
+    MoveAppend(sidecars, batch.sidecars);
+    checkpoint_metadata += batch.checkpoint_metadata.size();
+    batch.checkpoint_metadata.clear();
   };
-  ActionBatch all;
+  // Parts of file i are numbered i << 20 | piece, so file order is kept.
+  constexpr uint32_t kPieceBits = 20;
+  auto read_file = [&](std::string_view key, uint32_t file_index,
+                       bool file_actions_only) -> Status {
+    const uint32_t base = file_index << kPieceBits;
+    auto forward = [&](uint32_t piece, ActionBatch&& batch) -> Status {
+      if (piece >= (1u << kPieceBits)) {
+        return Status::NotSupported(StrCat(table, "/", key, ": more than ", 1u << kPieceBits,
+                                           " pieces in one checkpoint file"));
+      }
+      if (file_actions_only) {  // Sidecars hold only file actions (PROTOCOL.md "Sidecar Files").
+        ActionBatch files;
+        files.adds = std::move(batch.adds);
+        files.removes = std::move(batch.removes);
+        return consume(base | piece, std::move(files));
+      }
+      take_special(batch);
+      return consume(base | piece, std::move(batch));
+    };
+    if (EndsWith(key, ".json")) {
+      LAKE_ASSIGN_OR_RETURN(ActionBatch batch, ReadJsonLogFile(store, table, key));
+      return forward(0, std::move(batch));
+    }
+    Status status = engine.checkpoint_reader().ForEachParquetActionPiece(store, key, forward);
+    if (!status.ok()) return status.WithContext(StrCat(table, " checkpoint ", checkpoint.version));
+    return Status::OK();
+  };
+  uint32_t file_index = 0;
   for (const storage::ObjectInfo& part : checkpoint.parts) {
-    LAKE_ASSIGN_OR_RETURN(ActionBatch batch, read_file(part.key));
-    AppendBatch(all, std::move(batch));
+    LAKE_RETURN_IF_ERROR(read_file(part.key, file_index++, false));
+  }
+  if (checkpoint_metadata > 1) {
+    return Status::Corruption(StrCat(
+        table, ": checkpoint ", checkpoint.version, " (", checkpoint.parts.front().key, ") has ",
+        checkpoint_metadata, " checkpointMetadata actions; V2 checkpoints have one"));
   }
   // V2 spec (UUID-named, or a classic name holding checkpointMetadata): file actions may live
   // in sidecars under _delta_log/_sidecars/ (PROTOCOL.md "V2 Spec").
-  if (!all.sidecars.empty()) {
+  if (!sidecars.empty()) {
     const std::string root = CanonicalRoot(store.uri());
-    std::vector<Sidecar> sidecars = std::move(all.sidecars);
-    all.sidecars.clear();
     for (const Sidecar& sidecar : sidecars) {
       std::string key;
       std::string decoded = PercentDecode(sidecar.path);
@@ -482,25 +727,53 @@ Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
         }
         key = canonical;
       }
-      LAKE_ASSIGN_OR_RETURN(ActionBatch part, read_file(key));
-      // Sidecars hold only file actions (PROTOCOL.md "Sidecar Files").
-      MoveAppend(all.adds, part.adds);
-      MoveAppend(all.removes, part.removes);
+      LAKE_RETURN_IF_ERROR(read_file(key, file_index++, true));
     }
   }
-  if (all.checkpoint_metadata.size() > 1) {
-    return Status::Corruption(StrCat(
-        table, ": checkpoint ", checkpoint.version, " (", checkpoint.parts.front().key, ") has ",
-        all.checkpoint_metadata.size(), " checkpointMetadata actions; V2 checkpoints have one"));
-  }
-  return all;
+  return Status::OK();
 }
+
+namespace {
+
+Status ParallelFor(size_t n, const std::function<Status(size_t)>& fn) {
+  const int threads = WorkerThreads(n);
+  if (threads <= 1) {
+    for (size_t i = 0; i < n; ++i) LAKE_RETURN_IF_ERROR(fn(i));
+    return Status::OK();
+  }
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  size_t first_failure = n;
+  Status failure;
+  auto work = [&] {
+    while (!failed.load(std::memory_order_relaxed)) {
+      const size_t i = next.fetch_add(1);
+      if (i >= n) return;
+      Status s = fn(i);
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (i < first_failure) {
+          first_failure = i;
+          failure = std::move(s);
+        }
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  return failure;
+}
+
+}  // namespace
 
 }  // namespace lake::delta::internal
 
 namespace lake::delta {
 
-using internal::OrderedParallelMap;
 using internal::ReplayState;
 
 Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& segment) {
@@ -510,34 +783,39 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
   snap->table_uri_ = table;
   snap->version_ = segment.version;
   ReplayState state(internal::CanonicalRoot(table));
-
+  const std::vector<CommitFile>& commits = segment.commits;
+  {
+    // Key table room for a typical add line of ~400 bytes (stats included); a table that
+    // turns out too small grows, one shard at a time.
+    int64_t log_bytes = 0;
+    for (const CommitFile& c : commits) log_bytes += c.info.size;
+    if (segment.checkpoint) {
+      for (const storage::ObjectInfo& part : segment.checkpoint->parts) log_bytes += part.size;
+    }
+    state.Reserve(static_cast<size_t>(log_bytes / 400) + 16);
+  }
   int64_t mtime_ms = 0;
   if (segment.checkpoint) {
-    LAKE_ASSIGN_OR_RETURN(ActionBatch batch,
-                          internal::ReadCheckpoint(engine, table, *segment.checkpoint));
-    state.Apply(std::move(batch));
+    // Design note 4: pieces of the checkpoint are replayed as the reader decodes them.
+    LAKE_RETURN_IF_ERROR(internal::ReadCheckpoint(
+        engine, table, *segment.checkpoint, [&](uint32_t part, ActionBatch&& batch) {
+          return state.Apply({0, part}, std::move(batch));
+        }));
     snap->checkpoint_version_ = segment.checkpoint->version;
     mtime_ms = segment.checkpoint->parts.front().mtime_ms;
   }
-  const std::vector<CommitFile>& commits = segment.commits;
   {
-    // Adds are stored in chunks (no regrowth), but the key vector still grows by doubling;
-    // an upper estimate (no add line is shorter than ~100 bytes) costs only address space,
-    // since reserved pages are not touched until used.
-    int64_t commit_bytes = 0;
-    for (const CommitFile& c : commits) commit_bytes += c.info.size;
-    state.Reserve(static_cast<size_t>(commit_bytes / 100) + 16);
-    // Design note 4.
-    OrderedParallelMap<ActionBatch> loader(
-        commits.size(), internal::WorkerThreads(commits.size()), internal::kWindow,
-        [&](size_t i) { return internal::ReadJsonLogFile(store, table, commits[i].info.key); });
-    for (size_t i = 0; i < commits.size(); ++i) {
-      LAKE_ASSIGN_OR_RETURN(ActionBatch batch, loader.Next());
+    // Design note 4: commits are read, parsed and applied by several threads, in any order.
+    std::optional<CommitInfo> last_info;
+    LAKE_RETURN_IF_ERROR(internal::ParallelFor(commits.size(), [&](size_t i) -> Status {
+      LAKE_ASSIGN_OR_RETURN(ActionBatch batch,
+                            internal::ReadJsonLogFile(store, table, commits[i].info.key));
       if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
-        snap->commit_info_ = std::move(batch.commit_infos.front());
+        last_info = std::move(batch.commit_infos.front());  // only index i writes it
       }
-      state.Apply(std::move(batch));
-    }
+      return state.Apply({static_cast<uint32_t>(i + 1), 0}, std::move(batch));
+    }));
+    if (last_info) snap->commit_info_ = std::move(last_info);
   }
   if (!commits.empty()) {
     mtime_ms = commits.back().info.mtime_ms;
@@ -563,10 +841,9 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
   for (auto& [domain, dm] : state.domains) {
     if (!dm.removed) snap->domains_.emplace(domain, std::move(dm));
   }
-  state.TakeFiles(snap->files_, snap->tombstones_);
-  const std::string root = internal::CanonicalRoot(table);
-  snap->file_index_ = internal::FileKeyIndex::Build(snap->files_, root);
-  snap->tombstone_index_ = internal::FileKeyIndex::Build(snap->tombstones_, root);
+  state.TakeFiles(snap->files_, snap->tombstones_, &snap->file_index_);
+  snap->tombstone_index_ =
+      internal::FileKeyIndex::Build(snap->tombstones_, internal::CanonicalRoot(table));
   LAKE_RETURN_IF_ERROR(Finish(*snap, table, mtime_ms));
   return SnapshotPtr(std::move(snap));
 }
@@ -577,18 +854,14 @@ Result<SnapshotPtr> SnapshotBuilder::Extend(Engine& engine, const Snapshot& base
   const std::string& table = base.table_uri_;
   ReplayState state(internal::CanonicalRoot(table));
   std::optional<CommitInfo> commit_info;
-  {
-    OrderedParallelMap<ActionBatch> loader(
-        commits.size(), internal::WorkerThreads(commits.size()), internal::kWindow,
-        [&](size_t i) { return internal::ReadJsonLogFile(store, table, commits[i].info.key); });
-    for (size_t i = 0; i < commits.size(); ++i) {
-      LAKE_ASSIGN_OR_RETURN(ActionBatch batch, loader.Next());
-      if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
-        commit_info = std::move(batch.commit_infos.front());
-      }
-      state.Apply(std::move(batch));
+  LAKE_RETURN_IF_ERROR(internal::ParallelFor(commits.size(), [&](size_t i) -> Status {
+    LAKE_ASSIGN_OR_RETURN(ActionBatch batch,
+                          internal::ReadJsonLogFile(store, table, commits[i].info.key));
+    if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
+      commit_info = std::move(batch.commit_infos.front());  // only index i writes it
     }
-  }
+    return state.Apply({static_cast<uint32_t>(i + 1), 0}, std::move(batch));
+  }));
   auto snap = std::make_shared<Snapshot>();
   snap->table_uri_ = table;
   snap->version_ = commits.back().version;

@@ -6,7 +6,8 @@
 //  (1) List _delta_log/ (using _last_checkpoint only as a hint of where to start listing).
 //  (2) Pick the newest complete checkpoint <= target version (classic, multi-part or V2).
 //  (3) Require contiguous commits from checkpoint+1 (or 0) to the target: a gap is kCorruption.
-//  (4) Replay checkpoint, then commits in order; file key = (path, dv unique id).
+//  (4) Replay checkpoint and commits (in parallel; the latest action per file key wins, key =
+//      (path, dv unique id)); files() lists the live files in log order.
 //  (5) Gate on the protocol before anything is returned: unknown reader features or reader
 //      version > 3 are kNotSupported naming them.
 #pragma once

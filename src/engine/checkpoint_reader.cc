@@ -14,10 +14,19 @@
 //      to_json (delta/engine.h contract).
 //  (4) Each call opens its own duckdb::Connection: the reader is thread-safe and may be used
 //      while another connection of the same instance is binding a delta_scan.
+//  (5) ForEachParquetActionPiece decodes chunks on worker threads while the calling thread
+//      keeps pulling them from DuckDB: a 1M-add checkpoint is mostly decoding (strings and
+//      maps into AddFiles) and replay, which then run on every core.
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <thread>
+#include <type_traits>
 
 #include "base/scope_guard.h"
 #include "base/strings.h"
@@ -251,6 +260,38 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
 
   Result<delta::ActionBatch> ReadParquetActions(storage::ObjectStore& store,
                                                 std::string_view key) override {
+    delta::ActionBatch batch;
+    LAKE_RETURN_IF_ERROR(WithFile(store, key, [&](duckdb::Connection& conn,
+                                                  const std::string& file) -> Status {
+      LAKE_ASSIGN_OR_RETURN(Plan plan, MakePlan(conn, file));
+      if (plan.empty()) return Status::OK();
+      LAKE_RETURN_IF_ERROR(ReserveAdds(conn, file, batch));
+      return Run(conn, plan.Sql(file),
+                 [&](duckdb::DataChunk& chunk) { plan.DecodeChunk(chunk, batch); });
+    }, nullptr));
+    return batch;
+  }
+
+  Status ForEachParquetActionPiece(
+      storage::ObjectStore& store, std::string_view key,
+      const std::function<Status(uint32_t, delta::ActionBatch&&)>& consume) override {
+    Status consumer_error;
+    Status status = WithFile(store, key, [&](duckdb::Connection& conn,
+                                             const std::string& file) -> Status {
+      LAKE_ASSIGN_OR_RETURN(Plan plan, MakePlan(conn, file));
+      if (plan.empty()) return Status::OK();
+      return RunPieces(conn, plan, file, consume, consumer_error);
+    }, &consumer_error);
+    return status;
+  }
+
+ private:
+  // Runs `read(conn, local_file)` on a local copy of `key` (the file itself when the store is
+  // local). A failure of `read` is reported as an unreadable checkpoint, unless it is
+  // `*passthrough` (an error of the caller's own, returned as is).
+  template <typename Fn>
+  Status WithFile(storage::ObjectStore& store, std::string_view key, Fn&& read,
+                  const Status* passthrough) {
     std::string where = StrCat(store.uri(), "/", key);
     std::string file;
     std::optional<std::string> local = store.LocalPath(key);
@@ -270,12 +311,12 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
       LAKE_ASSIGN_OR_RETURN(std::string bytes, store.Get(key));
       LAKE_ASSIGN_OR_RETURN(file, WriteTempFile(bytes));
     }
-    delta::ActionBatch batch;
     Status status = CatchAll([&]() -> Status {
       duckdb::Connection conn(db_);
-      return ReadAll(conn, file, batch);
+      return read(conn, file);
     });
     if (!status.ok()) {
+      if (passthrough && !passthrough->ok()) return *passthrough;
       if (status.code() == StatusCode::kNotFound) return status;
       return Status::Corruption(
                  StrCat(where, ": not a readable Parquet checkpoint: ", status.message()))
@@ -283,10 +324,81 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
               "the checkpoint may be truncated; delete it (and _last_checkpoint) to read "
               "the table from its JSON commits");
     }
-    return batch;
+    return Status::OK();
   }
 
- private:
+  // Design note 5: the main thread pulls chunks from DuckDB (whose own threads scan the
+  // file) while worker threads decode them and hand each to `consume`.
+  static Status RunPieces(duckdb::Connection& conn, const Plan& plan, const std::string& file,
+                          const std::function<Status(uint32_t, delta::ActionBatch&&)>& consume,
+                          Status& consumer_error) {
+    struct Queue {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::deque<std::pair<uint32_t, std::unique_ptr<duckdb::DataChunk>>> items;
+      bool done = false;
+      bool failed = false;
+    } q;
+    const size_t capacity = 8;
+    auto work = [&] {
+      while (true) {
+        std::pair<uint32_t, std::unique_ptr<duckdb::DataChunk>> item;
+        {
+          std::unique_lock lock(q.mu);
+          q.cv.wait(lock, [&] { return !q.items.empty() || q.done || q.failed; });
+          if (q.failed || q.items.empty()) return;
+          item = std::move(q.items.front());
+          q.items.pop_front();
+        }
+        q.cv.notify_all();
+        delta::ActionBatch batch;
+        Status s = CatchAll([&]() -> Status {
+          plan.DecodeChunk(*item.second, batch);
+          return Status::OK();
+        });
+        item.second.reset();
+        if (s.ok()) s = consume(item.first, std::move(batch));
+        if (!s.ok()) {
+          std::lock_guard lock(q.mu);
+          if (!q.failed) consumer_error = std::move(s);
+          q.failed = true;
+          q.cv.notify_all();
+          return;
+        }
+      }
+    };
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
+    ScopeGuard join([&] {
+      {
+        std::lock_guard lock(q.mu);
+        q.done = true;
+      }
+      q.cv.notify_all();
+      for (std::thread& t : pool) t.join();
+    });
+    uint32_t piece = 0;
+    Status status = Run(conn, plan.Sql(file), [&](std::unique_ptr<duckdb::DataChunk> chunk) {
+      std::unique_lock lock(q.mu);
+      q.cv.wait(lock, [&] { return q.items.size() < capacity || q.failed; });
+      if (q.failed) return false;
+      q.items.emplace_back(piece++, std::move(chunk));
+      lock.unlock();
+      q.cv.notify_all();
+      return true;
+    });
+    join.Dismiss();
+    {
+      std::lock_guard lock(q.mu);
+      q.done = true;
+    }
+    q.cv.notify_all();
+    for (std::thread& t : pool) t.join();
+    if (!consumer_error.ok()) return consumer_error;
+    return status;
+  }
+
   static Result<std::string> WriteTempFile(const std::string& bytes) {
     static std::atomic<uint64_t> counter{0};
     std::random_device rd;
@@ -300,7 +412,8 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
     return path.string();
   }
 
-  // Runs `sql`, calling `on_chunk` per chunk.
+  // Runs `sql`, calling `on_chunk` per chunk: with a DataChunk& it borrows the chunk; with a
+  // unique_ptr it takes it and returns false to stop.
   template <typename Fn>
   static Status Run(duckdb::Connection& conn, const std::string& sql, Fn&& on_chunk) {
     auto result = conn.SendQuery(sql);
@@ -309,12 +422,16 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
       auto chunk = result->Fetch();
       if (result->HasError()) return StatusFromError(result->GetErrorObject());
       if (!chunk || chunk->size() == 0) break;
-      on_chunk(*chunk);
+      if constexpr (std::is_invocable_v<Fn, duckdb::DataChunk&>) {
+        on_chunk(*chunk);
+      } else {
+        if (!on_chunk(std::move(chunk))) break;
+      }
     }
     return Status::OK();
   }
 
-  Status ReadAll(duckdb::Connection& conn, const std::string& file, delta::ActionBatch& batch) {
+  Result<Plan> MakePlan(duckdb::Connection& conn, const std::string& file) {
     auto schema = conn.Query(StrCat("SELECT * FROM read_parquet(", SqlQuote(file), ") LIMIT 0"));
     if (schema->HasError()) return StatusFromError(schema->GetErrorObject());
     auto column = [&](std::string_view name) -> const LogicalType* {
@@ -338,18 +455,19 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
       LAKE_RETURN_IF_ERROR(ReadCheckpointMetadata(plan, *t));
     }
     if (const LogicalType* t = column("sidecar")) LAKE_RETURN_IF_ERROR(ReadSidecars(plan, *t));
-    if (plan.empty()) return Status::OK();
-    if (column("add")) {
-      // One allocation for the adds instead of ~20 doublings, each moving every AddFile built
-      // so far (a 1M-add checkpoint is ~300 MB of them). Rows bound the adds from above.
-      auto rows = conn.Query(
-          StrCat("SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata(", SqlQuote(file), ")"));
-      if (rows->HasError()) return StatusFromError(rows->GetErrorObject());
-      duckdb::Value n = rows->GetValue(0, 0);
-      if (!n.IsNull()) batch.adds.reserve(batch.adds.size() + n.GetValue<int64_t>());
-    }
-    return Run(conn, plan.Sql(file),
-               [&](duckdb::DataChunk& chunk) { plan.DecodeChunk(chunk, batch); });
+    return plan;
+  }
+
+  // One allocation for the adds instead of ~20 doublings, each moving every AddFile built so
+  // far (a 1M-add checkpoint is ~300 MB of them). Rows bound the adds from above.
+  static Status ReserveAdds(duckdb::Connection& conn, const std::string& file,
+                            delta::ActionBatch& batch) {
+    auto rows = conn.Query(
+        StrCat("SELECT sum(num_rows)::BIGINT FROM parquet_file_metadata(", SqlQuote(file), ")"));
+    if (rows->HasError()) return StatusFromError(rows->GetErrorObject());
+    duckdb::Value n = rows->GetValue(0, 0);
+    if (!n.IsNull()) batch.adds.reserve(batch.adds.size() + n.GetValue<int64_t>());
+    return Status::OK();
   }
 
   static std::vector<Col> Cols(duckdb::DataChunk& chunk, idx_t first, idx_t last) {

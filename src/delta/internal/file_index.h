@@ -5,7 +5,8 @@
 // Design notes.
 //  (1) Two layers: a base table built over the whole list at some version (hash -> chunk,
 //      slot; 16 bytes per file, no key strings: a candidate is verified by recomputing the
-//      key of the file it points at), shared by pointer, and a small overlay (key -> location,
+//      key of the file it points at; log replay hands over its key table, split in shards
+//      by the hash's top bits), shared by pointer, and a small overlay (key -> location,
 //      or "absent") of every key added, removed or moved since the base was built. A lookup
 //      asks the overlay first, then the base.
 //  (2) Why a stale base entry cannot lie: a base hit is accepted only when the file now at
@@ -50,6 +51,24 @@ struct FileLoc {
   uint32_t slot = 0;
 };
 
+// One slot of an open-addressing key table (the replay's and the index's share the layout,
+// so the replay can hand its table over as the index). `chunk` is kEmpty for a free slot;
+// a used slot whose `chunk` is past the list's chunks (kDeleted) never matches.
+struct IndexEntry {
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr uint32_t kDeleted = UINT32_MAX - 1;
+  uint64_t hash = 0;
+  uint32_t chunk = kEmpty;
+  uint32_t slot = 0;
+};
+static_assert(sizeof(IndexEntry) == 16);
+
+// Tables of more than one shard pick the shard by the hash's top bits (the slot within a
+// shard comes from its low bits).
+inline size_t ShardOfHash(uint64_t hash, int shard_bits) {
+  return shard_bits == 0 ? 0 : static_cast<size_t>(hash >> (64 - shard_bits));
+}
+
 class FileKeyIndex {
  public:
   static constexpr size_t kMinOverlay = 1024;
@@ -59,6 +78,10 @@ class FileKeyIndex {
   template <typename T>
   static std::shared_ptr<const FileKeyIndex> Build(const ChunkedList<T>& list,
                                                    std::string_view canonical_root);
+  // Adopts ready tables as the base: 2^shard_bits shards, each a power of two in size,
+  // holding `count` live entries (log replay hands over its key table this way).
+  static std::shared_ptr<const FileKeyIndex> FromTables(std::vector<std::vector<IndexEntry>> shards,
+                                                        int shard_bits, size_t count);
 
   // Returns where `key` (with hash `hash`) lives in `list`, the list this index was built or
   // updated for.
@@ -75,14 +98,11 @@ class FileKeyIndex {
                                const std::vector<std::pair<std::string, uint64_t>>&,
                                const ChunkedList<T>&, ChunkedList<T>&,
                                std::shared_ptr<const FileKeyIndex>&);
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-  struct Entry {
-    uint64_t hash = 0;
-    uint32_t chunk = kEmpty;
-    uint32_t slot = 0;
-  };
+  static constexpr uint32_t kEmpty = IndexEntry::kEmpty;
+  using Entry = IndexEntry;
   struct Base {
-    std::vector<Entry> table;  // size is a power of two
+    std::vector<std::vector<Entry>> shards;  // each a power of two in size
+    int shard_bits = 0;
     size_t count = 0;
   };
   std::shared_ptr<const Base> base_;
@@ -102,13 +122,24 @@ void ApplyFileChanges(const ChunkedList<T>& list, const FileKeyIndex& index,
 
 // ----- implementation -----
 
+inline std::shared_ptr<const FileKeyIndex> FileKeyIndex::FromTables(
+    std::vector<std::vector<IndexEntry>> shards, int shard_bits, size_t count) {
+  auto base = std::make_shared<Base>();
+  base->shards = std::move(shards);
+  base->shard_bits = shard_bits;
+  base->count = count;
+  auto index = std::make_shared<FileKeyIndex>();
+  index->base_ = std::move(base);
+  return index;
+}
+
 template <typename T>
 std::shared_ptr<const FileKeyIndex> FileKeyIndex::Build(const ChunkedList<T>& list,
                                                         std::string_view canonical_root) {
   auto base = std::make_shared<Base>();
   size_t capacity = 1024;
   while (capacity * 3 < list.size() * 4 + 4) capacity *= 2;  // load <= 3/4
-  base->table.assign(capacity, Entry{});
+  std::vector<Entry>& table = base->shards.emplace_back(capacity, Entry{});
   const size_t mask = capacity - 1;
   std::string scratch;
   const auto& chunks = list.chunks();
@@ -118,8 +149,8 @@ std::shared_ptr<const FileKeyIndex> FileKeyIndex::Build(const ChunkedList<T>& li
       const uint64_t hash =
           HashFileKey(FileKey(chunk[s].path, chunk[s].deletion_vector, canonical_root, scratch));
       size_t i = hash & mask;
-      while (base->table[i].chunk != kEmpty) i = (i + 1) & mask;  // keys are unique in a list
-      base->table[i] = Entry{hash, static_cast<uint32_t>(c), static_cast<uint32_t>(s)};
+      while (table[i].chunk != kEmpty) i = (i + 1) & mask;  // keys are unique in a list
+      table[i] = Entry{hash, static_cast<uint32_t>(c), static_cast<uint32_t>(s)};
     }
   }
   base->count = list.size();
@@ -140,7 +171,7 @@ std::optional<FileLoc> FileKeyIndex::Find(std::string_view key, uint64_t hash,
     }
   }
   if (!base_) return std::nullopt;
-  const std::vector<Entry>& table = base_->table;
+  const std::vector<Entry>& table = base_->shards[ShardOfHash(hash, base_->shard_bits)];
   const size_t mask = table.size() - 1;
   const auto& chunks = list.chunks();
   std::string scratch;

@@ -2,8 +2,10 @@
 // Not for other layers: they use snapshot.h.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,7 @@
 #include "delta/actions.h"
 #include "delta/engine.h"
 #include "delta/file_list.h"
+#include "delta/internal/file_index.h"
 #include "delta/log_segment.h"
 #include "delta/snapshot.h"
 
@@ -36,15 +39,31 @@ std::string CanonicalRoot(std::string_view store_uri);
 // the table root when under it.
 std::string CanonicalPath(std::string_view log_path, std::string_view canonical_root);
 
-// Reconciles actions in log order (PROTOCOL.md "Action Reconciliation"). Single-threaded.
+// Where a batch of actions sits in the log. `ordinal` decides which action wins (0: the
+// checkpoint, i: the i-th commit replayed after it); `part` orders the pieces of one ordinal
+// (the parts and sidecars of a checkpoint, and the pieces a Parquet file is read in).
+struct BatchPosition {
+  uint32_t ordinal = 0;
+  uint32_t part = 0;
+};
+
+// Reconciles actions (PROTOCOL.md "Action Reconciliation") applied in any order, from several
+// threads at once (design notes 1, 2 and 4 in log_replay.cc). Apply is thread-safe; the
+// members below and TakeFiles/TouchedKeys are for after the last Apply, on one thread.
 class ReplayState {
  public:
-  explicit ReplayState(std::string canonical_root) : root_(std::move(canonical_root)) {}
+  explicit ReplayState(std::string canonical_root);
+  ~ReplayState();
+  ReplayState(const ReplayState&) = delete;
+  ReplayState& operator=(const ReplayState&) = delete;
 
-  // Applies one commit (or a whole checkpoint): protocol/metaData last wins, txn last per
-  // appId, domainMetadata last per domain, then the file actions as a set: removes first,
-  // then adds, so an add and a remove of one key in the same commit leave the file live.
-  void Apply(ActionBatch&& batch);
+  // Applies the actions of one batch (a commit, or a piece of a checkpoint) at `pos`; each
+  // position at most once. protocol/metaData: the latest ordinal wins; txn: per appId;
+  // domainMetadata: per domain; file actions: per logical key, the action of the latest
+  // ordinal wins, and within one ordinal an add beats a remove, so an add and a remove of
+  // one key in the same commit leave the file live. The batch's file actions stay where the
+  // parser put them (no copy). kNotSupported past 16M batches.
+  Status Apply(BatchPosition pos, ActionBatch&& batch);
 
   std::optional<Protocol> protocol;
   std::optional<Metadata> metadata;
@@ -52,75 +71,44 @@ class ReplayState {
   // Includes removed=true entries (they must shadow older state during a refresh).
   std::unordered_map<std::string, DomainMetadata> domains;
 
-  // Reserves room for about `adds` file actions (an estimate; growing past it is fine).
-  void Reserve(size_t adds) {
-    add_chunks_.reserve(adds / kChunk + 1);
-    add_keys_.reserve(adds);
-  }
-  // Moves out the live files and the tombstones (the state is spent afterwards). The files
-  // were stored in chunks from the start, so this moves no AddFile and needs no second copy
-  // of the list.
-  void TakeFiles(FileList& files, TombstoneList& tombstones);
+  // Reserves room in the key table for about `file_actions` keys (an estimate).
+  void Reserve(size_t file_actions);
+  // Moves out the live files and the tombstones in log order (the state is spent
+  // afterwards). Batches of at least 32 live files become chunks as they are; smaller ones
+  // are merged. With `file_index`, also turns the key table into the
+  // files' key index (no second pass over the files).
+  void TakeFiles(FileList& files, TombstoneList& tombstones,
+                 std::shared_ptr<const FileKeyIndex>* file_index = nullptr);
   // Returns the key and hash of every file key an applied action touched. Call before
   // TakeFiles.
   std::vector<std::pair<std::string, uint64_t>> TouchedKeys() const;
 
  private:
-  // Open-addressing table from file key to a slot in the adds or removes (design note 1 in
-  // log_replay.cc). Keys are not stored for the common case of a relative, unescaped path
-  // without a DV, whose key is the path itself.
-  struct Entry {
-    uint64_t hash = 0;
-    uint32_t index = 0;
-    uint8_t used = 0;
-    uint8_t live = 0;  // 1: Add(index), 0: Remove(index)
-  };
-  struct Key {
-    std::string_view view;  // the key (points into `owned` or the action's path)
-    std::string owned;      // set when the key differs from the path
-  };
-  // Items are kept in chunks of FileList::kChunkSize, so that TakeFiles hands them to a
-  // FileList without moving them.
-  static constexpr size_t kChunk = FileList::kChunkSize;
-  template <typename T>
-  static T& At(std::vector<std::vector<T>>& chunks, size_t i) {
-    return chunks[i / kChunk][i % kChunk];
-  }
-  template <typename T>
-  static const T& At(const std::vector<std::vector<T>>& chunks, size_t i) {
-    return chunks[i / kChunk][i % kChunk];
-  }
-  template <typename T>
-  static void Push(std::vector<std::vector<T>>& chunks, T&& item) {
-    if (chunks.empty() || chunks.back().size() == kChunk) {
-      chunks.emplace_back();
-      chunks.back().reserve(kChunk);
-    }
-    chunks.back().push_back(std::move(item));
-  }
-  Key MakeKey(std::string_view path, const std::optional<DeletionVectorDescriptor>& dv) const;
-  std::string_view StoredKey(const Entry& e) const;
-  // Returns the entry for `key`, or the empty entry where it would go.
-  Entry& Find(std::string_view key, uint64_t hash);
-  void Grow();
+  struct Stored;
+  struct Shard;
+  Result<uint32_t> Register(BatchPosition pos, ActionBatch& batch);
+  const Stored& BatchAt(uint32_t b) const;
+  std::string_view StoredKey(const IndexEntry& e) const;
+  void Upsert(Shard& shard, std::string_view key, uint64_t hash, uint32_t batch, uint32_t slot,
+              bool is_add);
 
   std::string root_;
-  std::vector<Entry> table_;  // size is a power of two
-  size_t used_ = 0;
-  std::vector<std::vector<AddFile>> add_chunks_;
-  size_t add_count_ = 0;
-  std::vector<std::string> add_keys_;  // empty unless the key differs from the path
-  std::vector<bool> add_dead_;
-  std::vector<std::vector<RemoveFile>> remove_chunks_;
-  size_t remove_count_ = 0;
-  std::vector<std::string> remove_keys_;
-  std::vector<bool> remove_dead_;
+  std::unique_ptr<Shard[]> shards_;
+  std::mutex registry_mu_;
+  // Batches by registration number: fixed blocks, so that readers never see a reallocation.
+  std::unique_ptr<std::unique_ptr<Stored>[]> blocks_[4096];
+  uint32_t batch_count_ = 0;  // guarded by registry_mu_
+  std::mutex meta_mu_;        // the non-file members above and their ordinals
+  std::optional<uint32_t> protocol_ordinal_, metadata_ordinal_;
+  std::unordered_map<std::string, uint32_t> txn_ordinals_, domain_ordinals_;
 };
 
 // Reads all parts of a checkpoint (JSON by the log parser, Parquet by the engine's
-// CheckpointReader) and, for V2 checkpoints, the sidecars they name.
-Result<ActionBatch> ReadCheckpoint(Engine& engine, std::string_view table,
-                                   const CheckpointFiles& checkpoint);
+// CheckpointReader) and, for V2 checkpoints, the sidecars they name, handing each piece to
+// `consume` (possibly from several threads at once; `part` orders the pieces). Sidecar and
+// checkpointMetadata actions are taken out before `consume` sees a piece.
+Status ReadCheckpoint(Engine& engine, std::string_view table, const CheckpointFiles& checkpoint,
+                      const std::function<Status(uint32_t part, ActionBatch&& actions)>& consume);
 
 // Reads and parses one JSON log file.
 Result<ActionBatch> ReadJsonLogFile(storage::ObjectStore& store, std::string_view table,
