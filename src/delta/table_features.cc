@@ -382,11 +382,7 @@ Status CheckWriteSupported(const Protocol& protocol, const Metadata& metadata,
                         (spec->write == WriteSupport::kIfInactive && is_active(name));
     if (refuse) refused.push_back(StrCat("'", name, "' (", spec->why_refused, ")"));
   }
-  if (refused.empty()) {
-    LAKE_ASSIGN_OR_RETURN(std::string mode, WriterColumnMappingMode(protocol, metadata));
-    (void)mode;
-    return Status::OK();
-  }
+  if (refused.empty()) return WriterColumnMappingMode(protocol, metadata).status();
   return Status::NotSupported(StrCat("lake cannot write this table: unsupported writer feature",
                                      refused.size() > 1 ? "s " : " ", StrJoin(refused, ", ")))
       .WithHint("write it with an engine that implements the feature, or upgrade lake");

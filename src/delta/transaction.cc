@@ -375,13 +375,16 @@ Status Transaction::UpdateMetadata(Metadata metadata) {
   // are requests to the protocol, then dropped from what is stored (as Spark does).
   Protocol base = read_snapshot_ ? read_snapshot_->protocol() : Protocol{};
   if (requested_protocol_) base = *requested_protocol_;
-  std::vector<std::string> extra;
-  if (!domains_.empty()) extra.push_back("domainMetadata");
+  const std::vector<std::string> extra = ExtraFeatures();
   Result<Protocol> protocol = read_snapshot_ || requested_protocol_
                                   ? UpgradeProtocolFor(base, metadata, schema, extra)
                                   : MinimumProtocolFor(metadata, schema, extra);
   if (!protocol.ok()) return protocol.status().WithContext(TableName());
   for (auto it = metadata.configuration.begin(); it != metadata.configuration.end();) {
+    if (StartsWith(it->first, "delta.feature.")) {
+      // Kept so that a later UpdateProtocol still honours the request.
+      requested_features_.push_back(it->first.substr(std::string_view("delta.feature.").size()));
+    }
     if (StartsWith(it->first, "delta.feature.") || it->first == "delta.minReaderVersion" ||
         it->first == "delta.minWriterVersion") {
       it = metadata.configuration.erase(it);
@@ -428,21 +431,19 @@ Status Transaction::UpdateMetadata(Metadata metadata) {
   return Status::OK();
 }
 
-Status Transaction::ResolveProtocol() {
-  // Re-derives the protocol when something besides UpdateMetadata needs a feature.
-  std::vector<std::string> extra;
+std::vector<std::string> Transaction::ExtraFeatures() const {
+  std::vector<std::string> extra = requested_features_;
   if (!domains_.empty()) extra.push_back("domainMetadata");
-  Protocol base = new_protocol_    ? *new_protocol_
-                  : read_snapshot_ ? read_snapshot_->protocol()
-                                   : Protocol{};
-  if (requested_protocol_ && !new_protocol_) base = *requested_protocol_;
-  if (!read_snapshot_ && !new_metadata_) {
-    if (requested_protocol_) new_protocol_ = *requested_protocol_;
-    return Status::OK();  // Commit refuses a create without metadata
-  }
-  LAKE_ASSIGN_OR_RETURN(Protocol p, UpgradeProtocolFor(base, metadata(), schema_, extra));
-  const bool changed = !read_snapshot_ || !SameProtocol(p, read_snapshot_->protocol());
-  if (changed) {
+  return extra;
+}
+
+Status Transaction::ResolveProtocol() {
+  if (!read_snapshot_ && !new_metadata_) return Status::OK();  // UpdateMetadata decides later
+  const Protocol base = new_protocol_    ? *new_protocol_
+                        : read_snapshot_ ? read_snapshot_->protocol()
+                                         : Protocol{};
+  LAKE_ASSIGN_OR_RETURN(Protocol p, UpgradeProtocolFor(base, metadata(), schema_, ExtraFeatures()));
+  if (new_protocol_ || !read_snapshot_ || !SameProtocol(p, read_snapshot_->protocol())) {
     Status gate = CheckWriteSupported(p, metadata(), schema_);
     if (!gate.ok()) return gate.WithContext(TableName());
     new_protocol_ = p;
@@ -472,9 +473,8 @@ Status Transaction::UpdateProtocol(Protocol protocol) {
   requested_protocol_ = protocol;
   new_protocol_.reset();
   if (new_metadata_ || read_snapshot_) {
-    std::vector<std::string> extra;
-    if (!domains_.empty()) extra.push_back("domainMetadata");
-    LAKE_ASSIGN_OR_RETURN(Protocol p, UpgradeProtocolFor(protocol, metadata(), schema_, extra));
+    LAKE_ASSIGN_OR_RETURN(Protocol p,
+                          UpgradeProtocolFor(protocol, metadata(), schema_, ExtraFeatures()));
     Status gate = CheckWriteSupported(p, metadata(), schema_);
     if (!gate.ok()) return gate.WithContext(TableName());
     new_protocol_ = p;

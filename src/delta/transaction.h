@@ -211,8 +211,12 @@ class Transaction {
   Status Init();
   int64_t NowMs() const;
   std::string TableName() const;
-  // Returns the protocol and metadata the commit writes (nullopt: unchanged).
+  // Re-derives new_protocol_ after a staged action needs a feature (domainMetadata) and
+  // runs the writer gate on it.
   Status ResolveProtocol();
+  // Features the protocol needs besides the metadata's: "delta.feature.*" requests and
+  // domainMetadata when domains are staged.
+  std::vector<std::string> ExtraFeatures() const;
   Status ValidateForCommit() const;
   // Builds the commit text for `version` with the given in-commit timestamp.
   std::string BuildCommit(Version version, int64_t now_ms, std::optional<int64_t> ict) const;
@@ -235,7 +239,8 @@ class Transaction {
   // Staged actions.
   std::optional<Metadata> new_metadata_;
   std::optional<Protocol> requested_protocol_;
-  std::optional<Protocol> new_protocol_;  // what the commit writes (resolved)
+  std::optional<Protocol> new_protocol_;         // what the commit writes (resolved)
+  std::vector<std::string> requested_features_;  // from "delta.feature.*" properties
   Schema schema_;
   std::string column_mapping_mode_ = "none";
   std::vector<AddFile> adds_;

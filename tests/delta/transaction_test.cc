@@ -441,6 +441,24 @@ TEST(ProtocolUpgrade, FeaturePropertiesRequestSupportAndAreNotStored) {
   EXPECT_EQ(s->metadata().configuration.count("delta.feature.domainMetadata"), 0u);
 }
 
+TEST(ProtocolUpgrade, AnExplicitProtocolKeepsRequestedFeatures) {
+  TxnTable t;
+  ASSERT_OK(t.Create().status());
+  ASSERT_OK_AND_ASSIGN(auto txn, t.Begin());
+  Metadata m = txn->metadata();
+  m.configuration["delta.feature.domainMetadata"] = "supported";
+  ASSERT_OK(txn->UpdateMetadata(m));
+  Protocol legacy;
+  legacy.min_reader_version = 1;
+  legacy.min_writer_version = 3;
+  ASSERT_OK(txn->UpdateProtocol(legacy));
+  ASSERT_OK(txn->Commit().status());
+  ASSERT_OK_AND_ASSIGN(SnapshotPtr s, t.Load());
+  EXPECT_TRUE(IsFeatureSupported(s->protocol(), "domainMetadata"));
+  EXPECT_TRUE(IsFeatureSupported(s->protocol(), "checkConstraints"));  // from writer 3
+  EXPECT_VALID_LOG(t.store());
+}
+
 TEST(ProtocolUpgrade, DowngradeIsRefused) {
   TxnTable t;
   ASSERT_OK(t.Create({{"delta.constraints.c", "id > 0"}}).status());  // 1/3
