@@ -17,9 +17,12 @@
 #include "base/strings.h"
 #include "delta/log_parser.h"
 #include "delta/schema.h"
+#include "delta/snapshot.h"
+#include "delta/transaction.h"
 #include "engine/delta_engine.h"
 #include "sql_test_util.h"
 #include "status_matchers.h"
+#include "storage/object_store.h"
 
 namespace lake::engine {
 namespace {
@@ -600,6 +603,59 @@ TEST_F(DataWriterTest, DeltaScanReadsAndPrunesFilesWeWrote) {
             1);  // id 100: the max of batch 0
   after = GetScanCounters();
   EXPECT_EQ(after.files_skipped - before.files_skipped, 5);
+}
+
+TEST_F(DataWriterTest, TransactionsCommitWrittenFilesAndDeltaScanReadsThem) {
+  const std::string fields = Field("id", Q("long")) + "," + Field("amount", Q("decimal(10,2)")) +
+                             "," + Field("day", Q("date"));
+  const std::string root = Root("txn");
+  ASSERT_OK_AND_ASSIGN(auto store, storage::OpenStore(root));
+  std::unique_ptr<delta::Engine> engine = MakeDeltaEngine(*db_, std::move(store));
+
+  // Version 0: create the table and write its first rows, with options from its metadata.
+  ASSERT_OK_AND_ASSIGN(auto create, delta::Transaction::BeginCreate(*engine));
+  ASSERT_OK(create->UpdateMetadata(
+      delta::NewTableMetadata("{\"type\":\"struct\",\"fields\":[" + fields + "]}", {"day"},
+                              {{"delta.dataSkippingNumIndexedCols", "1"}}, 1700000000000)));
+  ASSERT_OK_AND_ASSIGN(WriteOptions options, WriteOptionsFor(create->metadata()));
+  EXPECT_EQ(options.num_indexed_cols, 1);
+  ASSERT_OK_AND_ASSIGN(auto first, WriteDataFiles(*session_,
+                                                  "SELECT i AS id, i * 1.25 AS amount, "
+                                                  "DATE '2024-03-01' + (i % 2)::INT AS day "
+                                                  "FROM range(10) t(i)",
+                                                  root, create->schema(), options));
+  ASSERT_EQ(first.size(), 2u);  // one per day
+  for (const auto& add : first) {
+    // Only the first leaf (id) is indexed; day is a partition column.
+    EXPECT_EQ(nlohmann::json::parse(add.stats.value())["minValues"].size(), 1u) << *add.stats;
+    ASSERT_OK(create->StageAdd(add));
+  }
+  ASSERT_OK_AND_ASSIGN(delta::CommitResult v0, create->Commit());
+  EXPECT_EQ(v0.version, 0);
+
+  // Version 1: a blind append.
+  ASSERT_OK_AND_ASSIGN(delta::SnapshotPtr snapshot, delta::LoadSnapshot(*engine));
+  ASSERT_OK_AND_ASSIGN(auto append, delta::Transaction::Begin(*engine, snapshot));
+  ASSERT_OK_AND_ASSIGN(options, WriteOptionsFor(append->metadata()));
+  ASSERT_OK_AND_ASSIGN(auto second, WriteDataFiles(*session_,
+                                                   "SELECT 100 AS id, 7.5 AS amount, "
+                                                   "NULL::DATE AS day",
+                                                   root, append->schema(), options));
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_OK(append->StageAdd(second[0]));
+  ASSERT_OK_AND_ASSIGN(delta::CommitResult v1, append->Commit());
+  EXPECT_EQ(v1.version, 1);
+
+  // By hand: ids 0..9 sum 45, amounts 1.25 * 45 = 56.25; plus 100 and 7.50.
+  const std::string scan = "delta_scan(" + SqlQuote(root) + ")";
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + scan), 11);
+  EXPECT_EQ(QueryInt("SELECT sum(id) FROM " + scan), 145);
+  EXPECT_EQ(QueryInt("SELECT (sum(amount) * 100)::BIGINT FROM " + scan), 6375);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + scan + " WHERE day IS NULL"), 1);
+  EXPECT_EQ(QueryInt("SELECT sum(id) FROM " + scan + " WHERE day = DATE '2024-03-02'"), 25);
+  ScanCounters before = GetScanCounters();
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM " + scan + " WHERE id = 100"), 1);
+  EXPECT_EQ(GetScanCounters().files_skipped - before.files_skipped, 2);
 }
 
 }  // namespace
