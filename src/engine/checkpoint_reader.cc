@@ -31,6 +31,7 @@
 #include "base/scope_guard.h"
 #include "base/strings.h"
 #include "engine/delta_engine.h"
+#include "engine/internal/checkpoint_writer.h"
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/scan.h"
@@ -706,13 +707,15 @@ class DuckDBCheckpointReader final : public delta::CheckpointReader {
 class DuckDBDeltaEngine final : public delta::Engine {
  public:
   DuckDBDeltaEngine(duckdb::DatabaseInstance& db, std::unique_ptr<storage::ObjectStore> store)
-      : store_(std::move(store)), reader_(db) {}
+      : store_(std::move(store)), reader_(db), writer_(MakeCheckpointWriter(db)) {}
   storage::ObjectStore& store() override { return *store_; }
   delta::CheckpointReader& checkpoint_reader() override { return reader_; }
+  delta::CheckpointWriter& checkpoint_writer() override { return *writer_; }
 
  private:
   std::unique_ptr<storage::ObjectStore> store_;
   DuckDBCheckpointReader reader_;
+  std::unique_ptr<delta::CheckpointWriter> writer_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "engine/delta_engine.h"
+#include "engine/internal/checkpoint_writer.h"
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_catalog.h"
@@ -490,6 +491,7 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     internal::SnapshotCache::Install(*db->instance, cache_options);
     internal::RegisterDeltaScan(*db->instance);
     internal::RegisterLakeSql(*db->instance);
+    internal::RegisterCheckpointRows(*db->instance);
     if (options.table_directory) {
       internal::RegisterLakeCatalog(*db->instance, options.table_directory);
       auto attach = setup.Query(StrCat("ATTACH 'lake' AS ", internal::kLakeCatalogName,

@@ -1,5 +1,5 @@
-// Delta on the DuckDB engine: a delta::Engine whose Parquet checkpoints are read by DuckDB,
-// and helpers to open tables. No DuckDB type appears here (STYLE.md §2).
+// Delta on the DuckDB engine: a delta::Engine whose Parquet checkpoints are read and written
+// by DuckDB, and helpers to open tables. No DuckDB type appears here (STYLE.md §2).
 #pragma once
 
 #include <atomic>
@@ -23,6 +23,11 @@ namespace lake::engine {
 // `db` must outlive the reader. Thread-safe: each call uses its own connection. A store
 // without LocalPath() has the file copied to a temp file first.
 std::unique_ptr<delta::CheckpointReader> MakeCheckpointReader(Database& db);
+
+// Returns a CheckpointWriter that writes Parquet checkpoints with `db`'s DuckDB: the rows are
+// built as vectors straight from the actions and written by one COPY (checkpoint_writer.cc).
+// `db` must outlive the writer. Thread-safe.
+std::unique_ptr<delta::CheckpointWriter> MakeCheckpointWriter(Database& db);
 
 // Returns a delta::Engine over `store` (owned) reading checkpoints with `db` (borrowed; must
 // outlive the engine). Thread-safe.
