@@ -553,6 +553,11 @@ Result<std::string> JsonStructure(const delta::DataType& type) {
   return out + "}";
 }
 
+// Rows per Parquet row group. DuckDB's default (122,880) holds ~70 MB of a big checkpoint's
+// adds per writing thread; 16,384 cut the writer's peak memory over a 1M-file snapshot from
+// ~300 MB to ~200 MB (bench/checkpoint_bench.cc checkpoint_peak_rss) and readers do not mind.
+constexpr idx_t kRowGroupRows = 16384;
+
 Result<std::string> CopySql(const Job& job, const delta::CheckpointLayout& layout, int64_t id,
                             const std::string& file) {
   std::string add = "\"add\"";
@@ -588,7 +593,8 @@ Result<std::string> CopySql(const Job& job, const delta::CheckpointLayout& layou
                                ", \"remove\", \"metaData\", \"protocol\", \"domainMetadata\"");
   if (job.actions->checkpoint_metadata) columns += ", \"checkpointMetadata\"";
   return StrCat("COPY (SELECT ", columns, " FROM ", kFunctionName, "(", id, ")) TO ",
-                SqlQuote(file), " (FORMAT parquet, COMPRESSION snappy)");
+                SqlQuote(file), " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ",
+                kRowGroupRows, ")");
 }
 
 // --- Files -------------------------------------------------------------------------------------
