@@ -19,6 +19,7 @@
 #include "engine/internal/lake_catalog.h"
 #include "engine/internal/register.h"
 #include "engine/internal/snapshot_cache.h"
+#include "engine/internal/spark_ddl.h"
 
 namespace lake::engine {
 namespace internal {
@@ -376,7 +377,7 @@ class SessionImpl final : public Session {
   Result<ResultTable> Query(std::string_view sql) override {
     ResultTable table;
     Status status = CatchAll([&]() -> Status {
-      auto statements = conn_.ExtractStatements(std::string(sql));
+      auto statements = ExtractStatements(std::string(sql));
       for (size_t i = 0; i < statements.size(); ++i) {
         auto result = conn_.Query(std::move(statements[i]));
         if (result->HasError()) return StatusFromError(result->GetErrorObject());
@@ -396,7 +397,7 @@ class SessionImpl final : public Session {
 
   Status QueryStreaming(std::string_view sql, RowSink& sink) override {
     return CatchAll([&]() -> Status {
-      auto statements = conn_.ExtractStatements(std::string(sql));
+      auto statements = ExtractStatements(std::string(sql));
       if (statements.empty()) {
         LAKE_RETURN_IF_ERROR(sink.Begin({}));
         return sink.End();
@@ -428,6 +429,19 @@ class SessionImpl final : public Session {
   void Interrupt() override { conn_.Interrupt(); }
 
  private:
+  // DuckDB's transformer throws NOT_IMPLEMENTED for ALTER TABLE ... ADD/DROP CONSTRAINT
+  // before parser extensions see the statement; lake's DDL takes those (spark_ddl.h).
+  duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> ExtractStatements(
+      const std::string& sql) {
+    try {
+      return conn_.ExtractStatements(sql);
+    } catch (const std::exception&) {
+      std::optional<std::string> rewritten = internal::RewriteDdlDuckDbRejects(sql);
+      if (!rewritten) throw;
+      return conn_.ExtractStatements(*rewritten);
+    }
+  }
+
   duckdb::Connection conn_;
 };
 

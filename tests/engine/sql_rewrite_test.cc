@@ -122,20 +122,12 @@ TEST(SqlRewrite, DescribeExtended) {
             "position 21");
 }
 
-TEST(SqlRewrite, CreateTableLocation) {
+TEST(SqlRewrite, CreateTableGoesToLakeDdl) {
   EXPECT_EQ(Rewritten("CREATE TABLE sales.t USING DELTA LOCATION '/data/it''s'"),
-            "SELECT * FROM lake_create_table('sales.t', location := '/data/it''s')");
-  EXPECT_EQ(Rewritten("create table if not exists t location '/d' comment 'c'"),
-            "SELECT * FROM lake_create_table('t', location := '/d', comment := 'c', "
-            "if_not_exists := true)");
+            "SELECT * FROM lake_ddl('CREATE TABLE sales.t USING DELTA LOCATION "
+            "''/data/it''''s''')");
   EXPECT_EQ(Rewritten("CREATE TABLE t (a INT) USING DELTA"),
-            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE with a column "
-            "list')");
-  EXPECT_EQ(Rewritten("CREATE TABLE t USING DELTA AS SELECT 1"),
-            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE ... AS SELECT')");
-  EXPECT_EQ(Rewritten("CREATE TABLE t USING DELTA PARTITIONED BY (a) LOCATION '/d'"),
-            "SELECT * FROM lake_create_table('t', unsupported := 'CREATE TABLE ... PARTITIONED "
-            "BY', location := '/d')");
+            "SELECT * FROM lake_ddl('CREATE TABLE t (a INT) USING DELTA')");
   EXPECT_EQ(ErrorOf("CREATE TABLE t USING PARQUET"),
             "lake: expected DELTA after USING (lake writes Delta) near \"PARQUET\" at position 22");
   EXPECT_EQ(ErrorOf("CREATE TABLE t LOCATION /d"),

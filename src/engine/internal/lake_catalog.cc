@@ -17,9 +17,9 @@
 //      whose folder was deleted or damaged behind lake's back.
 //  (4) DDL changes the directory at once: the metastore is not part of DuckDB's transaction,
 //      so ROLLBACK does not undo CREATE SCHEMA / DROP TABLE / RENAME (as in Spark).
-//  (5) Writes (CREATE TABLE with columns, CTAS, INSERT, UPDATE, DELETE, MERGE) need the Delta
-//      transaction API (issue #3 §2): until it is wired, the planning hooks (LakeCatalog::Plan*,
-//      LakeSchemaEntry::CreateTable) throw NOT_SUPPORTED naming the statement.
+//  (5) Writes (CTAS, INSERT, UPDATE, DELETE, MERGE) need the Delta transaction API (issue #3
+//      §2): until it is wired, the planning hooks (LakeCatalog::Plan*) throw NOT_SUPPORTED
+//      naming the statement. DDL (CREATE TABLE, ALTER TABLE) commits through lake_ddl.h.
 //  (6) Every error leaving a callback is DuckDB-typed with the lake Status encoded
 //      (errors.h); never InternalException (it invalidates the instance, §2.4 (1)).
 #include "engine/internal/lake_catalog.h"
@@ -54,6 +54,7 @@
 #include "duckdb/transaction/transaction.hpp"
 #include "duckdb/transaction/transaction_manager.hpp"
 #include "engine/internal/errors.h"
+#include "engine/internal/lake_ddl.h"
 #include "engine/internal/snapshot_cache.h"
 
 namespace lake::engine::internal {
@@ -222,9 +223,13 @@ class LakeSchemaEntry final : public duckdb::SchemaCatalogEntry {
   void Scan(duckdb::CatalogType, const std::function<void(duckdb::CatalogEntry&)>&) override {}
 
   duckdb::optional_ptr<duckdb::CatalogEntry> CreateTable(
-      duckdb::CatalogTransaction, duckdb::BoundCreateTableInfo& info) override {
-    // TODO(#3): CREATE TABLE with columns: a version-0 commit through delta/transaction.h.
-    ThrowNotSupported(StrCat("CREATE TABLE ", name, ".", info.Base().table, " with a column list"));
+      duckdb::CatalogTransaction transaction, duckdb::BoundCreateTableInfo& info) override {
+    if (!transaction.HasContext()) {
+      ThrowStatus(Status::Internal(StrCat("CREATE TABLE ", name, ".", info.Base().table,
+                                          " without a client context")));
+    }
+    CreateTableFromDuckDb(transaction.GetContext(), name, info);
+    return nullptr;  // PhysicalCreateTable does not use the entry; lookups re-read the log
   }
   duckdb::optional_ptr<duckdb::CatalogEntry> CreateIndex(duckdb::CatalogTransaction,
                                                          duckdb::CreateIndexInfo&,
@@ -470,13 +475,20 @@ void LakeSchemaEntry::DropEntry(ClientContext&, duckdb::DropInfo& info) {
   OkOrThrow(dropped.status());
 }
 
-void LakeSchemaEntry::Alter(duckdb::CatalogTransaction, duckdb::AlterInfo& info) {
+void LakeSchemaEntry::Alter(duckdb::CatalogTransaction transaction, duckdb::AlterInfo& info) {
   if (info.type != duckdb::AlterType::ALTER_TABLE) {
     ThrowNotSupported(StrCat("ALTER of a ", duckdb::CatalogTypeToString(info.GetCatalogType())));
   }
   auto& alter = info.Cast<duckdb::AlterTableInfo>();
   if (alter.alter_table_type != duckdb::AlterTableType::RENAME_TABLE) {
-    ThrowNotSupported(StrCat("ALTER TABLE ", info.name, " (other than RENAME TO)"));
+    if (transaction.HasContext() && AlterTableFromDuckDb(transaction.GetContext(), name, alter)) {
+      return;
+    }
+    ThrowStatus(Status::NotSupported(StrCat("this ALTER TABLE form on ", name, ".", info.name,
+                                            " is not supported by lake"))
+                    .WithHint("lake supports ADD COLUMN(S), ALTER COLUMN c SET|DROP NOT NULL, "
+                              "SET|UNSET TBLPROPERTIES, ADD|DROP CONSTRAINT and RENAME TO "
+                              "(docs/sql-syntax.md)"));
   }
   auto& rename = alter.Cast<duckdb::RenameTableInfo>();
   OkOrThrow(lake_catalog_.directory().RenameTable(name, info.name, rename.new_table_name));
@@ -572,21 +584,15 @@ Result<DirectoryTable> FindTableByName(ClientContext& context, const std::string
 }
 
 // ---------------------------------------------------------------------------------------------
-// Catalog table functions. The read-only ones compute their rows at bind (small results, and
-// errors surface before any output); lake_create_table acts when executed, never at bind,
-// so EXPLAIN or a re-bound prepared statement changes nothing.
+// Catalog table functions (read-only): they compute their rows at bind (small results, and
+// errors surface before any output). DDL is lake_ddl (lake_ddl.h).
 
 struct RowsData final : duckdb::TableFunctionData {
   std::vector<duckdb::vector<duckdb::Value>> rows;
-  // lake_create_table: what to register on execution.
-  std::optional<NewTable> create;
-  bool if_not_exists = false;
 };
 
 struct RowsState final : duckdb::GlobalTableFunctionState {
   size_t next_row = 0;
-  bool executed = false;
-  std::vector<duckdb::vector<duckdb::Value>> rows;  // produced on execution (lake_create_table)
 };
 
 duckdb::unique_ptr<duckdb::GlobalTableFunctionState> RowsInit(ClientContext&,
@@ -610,12 +616,6 @@ void RowsScan(ClientContext&, duckdb::TableFunctionInput& input, duckdb::DataChu
 }
 
 LakeCatalog& LakeOrThrow(ClientContext& context) { return *ValueOrThrow(GetLakeCatalog(context)); }
-
-std::string StringArg(duckdb::TableFunctionBindInput& input, const char* name) {
-  auto it = input.named_parameters.find(name);
-  if (it == input.named_parameters.end() || it->second.IsNull()) return "";
-  return it->second.ToString();
-}
 
 bool BoolArg(duckdb::TableFunctionBindInput& input, const char* name) {
   auto it = input.named_parameters.find(name);
@@ -719,80 +719,6 @@ duckdb::unique_ptr<duckdb::FunctionData> DescribeBind(ClientContext& context,
   return data;
 }
 
-// Returns `location` as stored in the metastore: local paths absolute and normalized, so the
-// entry does not depend on the working directory of the process that registered it.
-std::string NormalizeLocation(const std::string& location) {
-  if (location.find("://") != std::string::npos) return location;
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(location, ec).lexically_normal();
-  std::string out = ec ? location : abs.string();
-  while (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
-}
-
-// lake_create_table(name, location := '...' [, if_not_exists] [, comment]
-// [, unsupported := 'what']): CREATE TABLE name [USING DELTA] LOCATION '...' (external).
-duckdb::unique_ptr<duckdb::FunctionData> CreateTableBind(ClientContext& context,
-                                                         duckdb::TableFunctionBindInput& input,
-                                                         duckdb::vector<LogicalType>& types,
-                                                         duckdb::vector<std::string>& names) {
-  std::string unsupported = StringArg(input, "unsupported");
-  if (!unsupported.empty()) ThrowNotSupported(unsupported);
-  names = {"table_name", "location", "type"};
-  types = {LogicalType::VARCHAR, LogicalType::VARCHAR, LogicalType::VARCHAR};
-  LakeCatalog& lake = LakeOrThrow(context);
-  TableName name = ValueOrThrow(ParseTableName(context, lake, input.inputs[0].ToString()));
-  std::string location = StringArg(input, "location");
-  if (location.empty()) {
-    // TODO(#3): a managed table (no LOCATION) needs the version-0 commit of a new table.
-    ThrowNotSupported(StrCat("CREATE TABLE ", name.schema, ".", name.name,
-                             " without LOCATION (a new managed table)"));
-  }
-  auto data = duckdb::make_uniq<RowsData>();
-  NewTable table;
-  table.schema = name.schema;
-  table.name = name.name;
-  table.location = NormalizeLocation(location);
-  table.comment = StringArg(input, "comment");
-  data->create = std::move(table);
-  data->if_not_exists = BoolArg(input, "if_not_exists");
-  return data;
-}
-
-void CreateTableScan(ClientContext& context, duckdb::TableFunctionInput& input,
-                     duckdb::DataChunk& output) {
-  auto& data = input.bind_data->Cast<RowsData>();
-  auto& state = input.global_state->Cast<RowsState>();
-  if (!state.executed) {
-    state.executed = true;
-    const NewTable& table = *data.create;
-    TableDirectory& directory = LakeOrThrow(context).directory();
-    std::optional<DirectoryTable> existing =
-        ValueOrThrow(directory.FindTable(table.schema, table.name));
-    if (existing && data.if_not_exists) {
-      output.SetCardinality(0);
-      return;
-    }
-    // Adopts the schema of an existing Delta table: there must be one at the location.
-    SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
-    Result<CachedTable> cached = cache.Latest(table.location);
-    if (!cached.ok()) {
-      ThrowStatus(
-          Status(
-              cached.status().code(),
-              StrCat("CREATE TABLE ", table.schema, ".", table.name, " LOCATION '", table.location,
-                     "': no readable Delta table there: ", cached.status().message()))
-              .WithHint("LOCATION must name the root folder of an existing Delta table (the one "
-                        "holding _delta_log); creating a new table needs a column list"));
-    }
-    DirectoryTable registered = ValueOrThrow(directory.RegisterTable(table));
-    state.rows.push_back({duckdb::Value(StrCat(registered.schema, ".", registered.name)),
-                          duckdb::Value(registered.location),
-                          duckdb::Value(registered.is_managed ? "MANAGED" : "EXTERNAL")});
-  }
-  EmitRows(state.rows, state, output);
-}
-
 duckdb::TableFunction RowsFunction(const char* name, duckdb::vector<LogicalType> args,
                                    duckdb::table_function_bind_t bind) {
   return duckdb::TableFunction(name, std::move(args), RowsScan, bind, RowsInit);
@@ -817,13 +743,31 @@ void RegisterLakeCatalog(duckdb::DatabaseInstance& db, std::shared_ptr<TableDire
       RowsFunction("lake_describe", {LogicalType::VARCHAR}, DescribeBind);
   describe.named_parameters["extended"] = LogicalType::BOOLEAN;
   loader.RegisterFunction(describe);
-  duckdb::TableFunction create("lake_create_table", {LogicalType::VARCHAR}, CreateTableScan,
-                               CreateTableBind, RowsInit);
-  create.named_parameters["location"] = LogicalType::VARCHAR;
-  create.named_parameters["if_not_exists"] = LogicalType::BOOLEAN;
-  create.named_parameters["comment"] = LogicalType::VARCHAR;
-  create.named_parameters["unsupported"] = LogicalType::VARCHAR;
-  loader.RegisterFunction(create);
+  RegisterLakeDdl(db);
+}
+
+Result<TableDirectory*> LakeDirectory(ClientContext& context) {
+  LAKE_ASSIGN_OR_RETURN(LakeCatalog * lake, GetLakeCatalog(context));
+  return &lake->directory();
+}
+
+Result<LakeTableName> ResolveLakeTableName(ClientContext& context, const std::string& name) {
+  LAKE_ASSIGN_OR_RETURN(LakeCatalog * lake, GetLakeCatalog(context));
+  LAKE_ASSIGN_OR_RETURN(TableName parsed, ParseTableName(context, *lake, name));
+  return LakeTableName{std::move(parsed.schema), std::move(parsed.name)};
+}
+
+Result<DirectoryTable> FindLakeTable(ClientContext& context, const std::string& name) {
+  return FindTableByName(context, name);
+}
+
+std::string NormalizeLocation(const std::string& location) {
+  if (location.find("://") != std::string::npos) return location;
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(location, ec).lexically_normal();
+  std::string out = ec ? location : abs.string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
 }
 
 Result<std::string> ResolveTableLocation(ClientContext& context, const std::string& name) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "engine/internal/spark_ddl.h"
 
 namespace lake::engine::internal {
 namespace {
@@ -193,6 +194,19 @@ class Rewriter {
       }
       return {};
     }
+    if (IsWord(t_, 0, "create") || (IsWord(t_, 0, "alter") && IsWord(t_, 1, "table")) ||
+        (IsWord(t_, 0, "show") && IsWord(t_, 1, "tblproperties"))) {
+      // Spark DDL (spark_ddl.h): validated here, so syntax errors surface at parse time;
+      // lake_ddl parses the same text again and runs it.
+      DdlParse ddl = ParseSparkDdl(sql_);
+      if (ddl.kind == DdlParse::Kind::kError) return Error({ddl.error, ddl.error_position});
+      if (ddl.kind == DdlParse::Kind::kParsed) {
+        SqlRewrite r;
+        r.kind = SqlRewrite::Kind::kRewritten;
+        r.sql = StrCat("SELECT * FROM lake_ddl(", SqlQuote(sql_), ")");
+        return r;
+      }
+    }
     std::optional<SyntaxError> err;
     bool describe = IsWord(t_, 0, "describe") || IsWord(t_, 0, "desc");
     if (describe && (IsWord(t_, 1, "history") || IsWord(t_, 1, "detail"))) {
@@ -203,8 +217,6 @@ class Rewriter {
       err = RewriteShow();
     } else if (IsWord(t_, 0, "show") && IsWord(t_, 1, "tables")) {
       err = RewriteShow();
-    } else if (IsWord(t_, 0, "create") && IsCreateDeltaTable()) {
-      err = RewriteCreateTable();
     } else {
       err = RewriteRefs();
     }
@@ -355,114 +367,6 @@ class Rewriter {
     Replace(0, sql_.size(), StrCat("SELECT * FROM lake_describe(", SqlQuote(name->path),
                                    extended ? ", extended := true" : "", ")"));
     return std::nullopt;
-  }
-
-  // CREATE [OR REPLACE] TABLE ... with one of Spark's table clauses (USING, LOCATION,
-  // PARTITIONED BY, TBLPROPERTIES): DuckDB rejects those, so the statement is ours.
-  bool IsCreateDeltaTable() const {
-    size_t i = 1;
-    if (IsWord(t_, i, "or") && IsWord(t_, i + 1, "replace")) i += 2;
-    if (!IsWord(t_, i, "table")) return false;
-    for (size_t j = i + 1; j < t_.size(); ++j) {
-      if (IsWord(t_, j, "using") || IsWord(t_, j, "location") || IsWord(t_, j, "partitioned") ||
-          IsWord(t_, j, "tblproperties")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [(columns)] [USING DELTA] [LOCATION '...']
-  // [COMMENT '...'] [PARTITIONED BY (...)] [TBLPROPERTIES (...)] [AS query]
-  //   -> SELECT * FROM lake_create_table('name', location := '...', ...)
-  // Forms lake cannot run yet reach lake_create_table as `unsupported := '<what>'`, which
-  // fails with NOT_SUPPORTED naming them.
-  std::optional<SyntaxError> RewriteCreateTable() {
-    size_t i = 1;
-    bool or_replace = false, if_not_exists = false, has_columns = false, as_query = false;
-    if (IsWord(t_, i, "or")) {
-      or_replace = true;
-      i += 2;
-    }
-    ++i;  // TABLE
-    if (IsWord(t_, i, "if")) {
-      if (!IsWord(t_, i + 1, "not") || !IsWord(t_, i + 2, "exists")) {
-        return Expected("IF NOT EXISTS", i);
-      }
-      if_not_exists = true;
-      i += 3;
-    }
-    std::optional<Ref> name = ParseName(i);
-    if (!name) return Expected("a table name", i);
-    i = name->next;
-    if (IsPunct(t_, i, '(')) {
-      has_columns = true;
-      i = SkipParens(i);
-    }
-    std::optional<std::string> location, comment;
-    std::vector<std::string> unsupported;
-    while (i < t_.size() && !IsPunct(t_, i, ';')) {
-      if (IsWord(t_, i, "using")) {
-        if (!IsWord(t_, i + 1, "delta")) return Expected("DELTA after USING (lake writes Delta)", i + 1);
-        i += 2;
-      } else if (IsWord(t_, i, "location")) {
-        if (i + 1 >= t_.size() || t_[i + 1].kind != TokKind::kString) {
-          return Expected("a quoted path after LOCATION", i + 1);
-        }
-        location = t_[i + 1].value;
-        i += 2;
-      } else if (IsWord(t_, i, "comment")) {
-        if (i + 1 >= t_.size() || t_[i + 1].kind != TokKind::kString) {
-          return Expected("a quoted comment after COMMENT", i + 1);
-        }
-        comment = t_[i + 1].value;
-        i += 2;
-      } else if (IsWord(t_, i, "partitioned")) {
-        if (!IsWord(t_, i + 1, "by") || !IsPunct(t_, i + 2, '(')) {
-          return Expected("BY (columns) after PARTITIONED", i + 1);
-        }
-        unsupported.push_back("PARTITIONED BY");
-        i = SkipParens(i + 2);
-      } else if (IsWord(t_, i, "tblproperties")) {
-        if (!IsPunct(t_, i + 1, '(')) return Expected("( after TBLPROPERTIES", i + 1);
-        unsupported.push_back("TBLPROPERTIES");
-        i = SkipParens(i + 1);
-      } else if (IsWord(t_, i, "as")) {
-        as_query = true;
-        i = t_.size();
-      } else {
-        return Expected("USING, LOCATION, COMMENT, PARTITIONED BY, TBLPROPERTIES or AS", i);
-      }
-    }
-    if (auto e = ExpectEnd(i, "the end of the statement")) return e;
-    std::string what;
-    if (or_replace) {
-      what = "CREATE OR REPLACE TABLE";
-    } else if (as_query) {
-      what = "CREATE TABLE ... AS SELECT";
-    } else if (has_columns) {
-      what = "CREATE TABLE with a column list";
-    } else if (!unsupported.empty()) {
-      what = StrCat("CREATE TABLE ... ", StrJoin(unsupported, ", "));
-    }
-    std::string call = StrCat("SELECT * FROM lake_create_table(", SqlQuote(name->path));
-    if (!what.empty()) call += StrCat(", unsupported := ", SqlQuote(what));
-    if (location) call += StrCat(", location := ", SqlQuote(*location));
-    if (comment) call += StrCat(", comment := ", SqlQuote(*comment));
-    if (if_not_exists) call += ", if_not_exists := true";
-    call += ")";
-    Replace(0, sql_.size(), call);
-    return std::nullopt;
-  }
-
-  // Returns the index after the parenthesised group opening at `i` (or the end).
-  size_t SkipParens(size_t i) const {
-    int depth = 0;
-    for (; i < t_.size(); ++i) {
-      if (IsPunct(t_, i, '(')) ++depth;
-      if (IsPunct(t_, i, ')') && --depth == 0) return i + 1;
-    }
-    return i;
   }
 
   // A table reference of ours: delta.`path` or a quoted path.

@@ -19,18 +19,17 @@
 //      SHOW SCHEMAS                       -> SELECT * FROM lake_schemas()
 //      SHOW TABLES [IN|FROM s]            -> SELECT * FROM lake_tables(['s'])
 //      DESCRIBE [TABLE] EXTENDED t        -> SELECT * FROM lake_describe('t', extended := true)
-//      CREATE TABLE [IF NOT EXISTS] t [USING DELTA] LOCATION '/p' [COMMENT 'c']
-//                                         -> SELECT * FROM lake_create_table('t', location := ..)
-//      (a column list, AS SELECT, OR REPLACE, PARTITIONED BY, TBLPROPERTIES add
-//      `unsupported := '<what>'`, which lake_create_table refuses naming it).
+//  (5) Spark DDL (spark_ddl.h: CREATE TABLE with Spark clauses or column syntax, the ALTER
+//      TABLE forms DuckDB rejects, SHOW TBLPROPERTIES), whole statements:
+//                                         -> SELECT * FROM lake_ddl('<the statement>')
 //
 // Invariants:
 //  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
 //    is copied byte for byte, so DuckDB reports its own errors on the rest.
 //  - A statement is "ours" only once an unambiguous marker is seen: `delta.` before a
 //    backquote, the three words `VERSION AS OF` / `TIMESTAMP AS OF`, `name@v<n>`, or a
-//    leading `DESCRIBE HISTORY|DETAIL|TABLE|EXTENDED`, `SHOW SCHEMAS|TABLES`, or `CREATE TABLE`
-//    with a Spark table clause. Past a marker, malformed text is a lake syntax
+//    leading `DESCRIBE HISTORY|DETAIL|TABLE|EXTENDED`, `SHOW SCHEMAS|TABLES`, or a statement
+//    ParseSparkDdl accepts. Past a marker, malformed text is a lake syntax
 //    error ("lake: expected ... near ..."); before one, the statement is not ours and DuckDB's
 //    original error stands.
 #pragma once

@@ -1,0 +1,42 @@
+// DDL of lake tables: CREATE TABLE and ALTER TABLE as Delta commits, SHOW TBLPROPERTIES.
+// Two ways in, one implementation (lake_ddl.cc):
+//  - Spark forms DuckDB cannot parse (spark_ddl.h) reach the table function
+//    lake_ddl('<statement>') through the parser extension (sql_rewrite.h);
+//  - DuckDB-parsed CREATE TABLE t (a INTEGER, ...) and ALTER TABLE ... ADD COLUMN /
+//    ALTER COLUMN c SET|DROP NOT NULL reach LakeSchemaEntry::CreateTable / Alter, which
+//    call CreateTableFromDuckDb / AlterTableFromDuckDb below.
+// Every function here throws DuckDB-typed exceptions carrying a lake Status (errors.h): they
+// run inside DuckDB callbacks.
+#pragma once
+
+#include <string>
+
+#include "engine/internal/duckdb_pch.h"
+#include "engine/internal/spark_ddl.h"
+
+namespace duckdb {
+struct AlterTableInfo;
+struct BoundCreateTableInfo;
+}  // namespace duckdb
+
+namespace lake::engine::internal {
+
+// Registers lake_ddl(sql): runs one statement ParseSparkDdl accepts, when executed (never at
+// bind, so EXPLAIN changes nothing). Returns for CREATE TABLE (table_name, location, type),
+// for ALTER TABLE (table_name, version), for SHOW TBLPROPERTIES (key, value).
+void RegisterLakeDdl(duckdb::DatabaseInstance& db);
+
+// CREATE TABLE of a DuckDB-parsed statement in lake schema `schema`: DuckDB types are mapped
+// as for CREATE TABLE AS SELECT (data_writer.h DeltaSchemaFor), except that TIMESTAMP means
+// Spark's TIMESTAMP (an instant, Delta timestamp); NOT NULL and CHECK constraints are kept;
+// DEFAULT, generated columns, PRIMARY KEY, UNIQUE and FOREIGN KEY are refused.
+void CreateTableFromDuckDb(duckdb::ClientContext& context, const std::string& schema,
+                           duckdb::BoundCreateTableInfo& info);
+
+// ALTER TABLE of a DuckDB-parsed statement on lake table `schema`.`info.name`: ADD COLUMN,
+// ALTER COLUMN c SET NOT NULL / DROP NOT NULL. Returns false for other forms (the caller
+// refuses them).
+bool AlterTableFromDuckDb(duckdb::ClientContext& context, const std::string& schema,
+                          duckdb::AlterTableInfo& info);
+
+}  // namespace lake::engine::internal
