@@ -16,6 +16,7 @@
 
 #include "base/strings.h"
 #include "delta/protocol_validator.h"
+#include "engine/internal/lake_ddl.h"
 #include "sql/lakehouse.h"
 #include "status_matchers.h"
 #include "storage/object_store.h"
@@ -436,6 +437,73 @@ TEST_F(DdlTest, CheckConstraintsAreValidatedAndRaiseTheWriterVersion) {
   auto direct = Query("ALTER TABLE t SET TBLPROPERTIES ('delta.constraints.x' = 'true')");
   EXPECT_EQ(direct.status().code(), StatusCode::kInvalidArgument) << direct.status();
   EXPECT_THAT(ValidateLog(location), IsEmpty());
+}
+
+TEST_F(DdlTest, AddConstraintConflictsWithAnAppendThatLandedAfterTheCheck) {
+  const std::string location = RegisterBasicAppend("t");
+  // Right before ADD CONSTRAINT claims version 2, another writer appends a copy of version
+  // 0's file (3 rows) as version 2: rows the constraint was never checked against.
+  bool landed = false;
+  auto land_append = [&](int64_t version) {
+    if (landed || version != 2) return;
+    landed = true;
+    fs::copy_file(location + "/part-00000-3c9f01c2-6db4-4cbc-a744-dbc2f79eb78a-c000.snappy.parquet",
+                  location + "/part-copy.parquet");
+    std::ofstream(location + "/_delta_log/00000000000000000002.json")
+        << R"({"commitInfo":{"timestamp":1700000000000,"operation":"WRITE"}})" << "\n"
+        << R"({"add":{"path":"part-copy.parquet","partitionValues":{},"size":996,)"
+        << R"("modificationTime":1700000000000,"dataChange":true}})" << "\n";
+  };
+  engine::internal::SetDdlCommitSyncPointForTesting(land_append);
+  auto r = Query("ALTER TABLE t ADD CONSTRAINT small CHECK (number < 100)");
+  engine::internal::SetDdlCommitSyncPointForTesting(nullptr);
+  ASSERT_TRUE(landed);
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("concurrent append"));
+  EXPECT_FALSE(fs::exists(location + "/_delta_log/00000000000000000003.json"));
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM t"), 8);
+
+  // A property change reads no rows: it lands after the same kind of append.
+  landed = false;
+  engine::internal::SetDdlCommitSyncPointForTesting([&](int64_t version) {
+    if (landed || version != 3) return;
+    landed = true;
+    std::ofstream(location + "/_delta_log/00000000000000000003.json")
+        << R"({"commitInfo":{"timestamp":1700000000001,"operation":"WRITE"}})" << "\n"
+        << R"({"add":{"path":"part-00000-3c9f01c2-6db4-4cbc-a744-dbc2f79eb78a-c000.snappy.)"
+        << R"(parquet","partitionValues":{},"size":996,"modificationTime":1700000000001,)"
+        << R"("dataChange":true}})" << "\n";
+  });
+  auto props = Query("ALTER TABLE t SET TBLPROPERTIES ('owner' = 'ann')");
+  engine::internal::SetDdlCommitSyncPointForTesting(nullptr);
+  ASSERT_TRUE(landed);
+  ASSERT_OK(props.status());
+  EXPECT_EQ(Action(Commit(location, 4), "commitInfo")["operation"], "SET TBLPROPERTIES");
+}
+
+TEST_F(DdlTest, ExternalTableAtANewLocation) {
+  const std::string location = (root_ / "data" / "ext").string();
+  Exec("CREATE TABLE e (a INT) USING DELTA LOCATION '" + location + "'");
+  std::vector<json> v0 = Commit(location, 0);
+  EXPECT_EQ(Action(v0, "commitInfo")["operationParameters"]["isManaged"], "false");
+  EXPECT_THAT(ValidateLog(location), IsEmpty());
+  EXPECT_THAT(Rows("SELECT col_name, data_type FROM lake_describe('e', extended := true) "
+                   "WHERE col_name IN ('Type', 'Location')"),
+              ElementsAre("Type|EXTERNAL", "Location|" + location));
+  Exec("DROP TABLE e");
+  EXPECT_TRUE(fs::exists(location + "/_delta_log/00000000000000000000.json"));  // data stays
+}
+
+TEST_F(DdlTest, DuckDbIfNotExistsAndOrReplace) {
+  Exec("CREATE TABLE t (a INTEGER)");
+  Exec("CREATE TABLE IF NOT EXISTS t (b VARCHAR)");
+  EXPECT_THAT(Rows("SELECT * FROM lake_describe('t')"), ElementsAre("a|integer|"));
+  EXPECT_FALSE(fs::exists(Managed("default", "t") + "/_delta_log/00000000000000000001.json"));
+  Exec("CREATE OR REPLACE TABLE t (b VARCHAR NOT NULL)");
+  EXPECT_EQ(Action(Commit(Managed("default", "t"), 1), "commitInfo")["operation"],
+            "CREATE OR REPLACE TABLE");
+  EXPECT_THAT(Rows("SELECT * FROM lake_describe('t')"), ElementsAre("b|string|"));
+  EXPECT_THAT(ValidateLog(Managed("default", "t")), IsEmpty());
 }
 
 TEST_F(DdlTest, AlterOfAMissingTableNamesIt) {

@@ -54,6 +54,17 @@ using Rows = std::vector<duckdb::vector<duckdb::Value>>;
 
 constexpr std::string_view kConstraintPrefix = "delta.constraints.";
 
+std::function<void(int64_t)>& CommitSyncPoint() {
+  static std::function<void(int64_t)> hook;
+  return hook;
+}
+
+delta::TransactionOptions DdlTransactionOptions() {
+  delta::TransactionOptions options;
+  if (CommitSyncPoint()) options.before_commit_attempt = CommitSyncPoint();
+  return options;
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -208,7 +219,8 @@ Result<delta::CommitResult> CommitNewTable(ClientContext& context, const CreateT
                         storage::OpenStore(location));
   std::unique_ptr<delta::Engine> engine =
       MakeDeltaEngine(duckdb::DatabaseInstance::GetDatabase(context), std::move(store));
-  Result<std::unique_ptr<delta::Transaction>> txn = delta::Transaction::BeginCreate(*engine);
+  Result<std::unique_ptr<delta::Transaction>> txn =
+      delta::Transaction::BeginCreate(*engine, DdlTransactionOptions());
   if (!txn.ok()) return txn.status().WithContext(what);
   Status updated = (*txn)->UpdateMetadata(std::move(metadata));
   if (!updated.ok()) return updated.WithContext(what);
@@ -229,7 +241,7 @@ Result<delta::CommitResult> ReplaceTable(ClientContext& context, const CreateTab
   const delta::Snapshot& snap = *table.snapshot;
   metadata.id = snap.metadata().id;  // the same table, so readers' references stay valid
   Result<std::unique_ptr<delta::Transaction>> txn =
-      delta::Transaction::Begin(*table.engine, table.snapshot);
+      delta::Transaction::Begin(*table.engine, table.snapshot, DdlTransactionOptions());
   if (!txn.ok()) return txn.status().WithContext(what);
   (*txn)->ReadWholeTable();
   Status updated = (*txn)->UpdateMetadata(std::move(metadata));
@@ -441,7 +453,7 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
   if (!cached.ok()) return cached.status().WithContext(what);
   const delta::Snapshot& snap = *cached->snapshot;
   Result<std::unique_ptr<delta::Transaction>> begun =
-      delta::Transaction::Begin(*cached->engine, cached->snapshot);
+      delta::Transaction::Begin(*cached->engine, cached->snapshot, DdlTransactionOptions());
   if (!begun.ok()) return begun.status().WithContext(what);
   delta::Transaction& txn = **begun;
   delta::Metadata metadata = snap.metadata();
@@ -766,6 +778,10 @@ std::string QuotedTableName(const std::string& schema, const std::string& table)
 }
 
 }  // namespace
+
+void SetDdlCommitSyncPointForTesting(std::function<void(int64_t)> hook) {
+  CommitSyncPoint() = std::move(hook);
+}
 
 void RegisterLakeDdl(duckdb::DatabaseInstance& db) {
   duckdb::ExtensionLoader loader(db, "lake");

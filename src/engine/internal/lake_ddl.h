@@ -9,12 +9,17 @@
 // run inside DuckDB callbacks.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
-#include "engine/internal/duckdb_pch.h"
 #include "engine/internal/spark_ddl.h"
 
+// Declared, not included: tests above the engine set the sync point below without DuckDB
+// on their include path.
 namespace duckdb {
+class ClientContext;
+class DatabaseInstance;
 struct AlterTableInfo;
 struct BoundCreateTableInfo;
 }  // namespace duckdb
@@ -38,5 +43,10 @@ void CreateTableFromDuckDb(duckdb::ClientContext& context, const std::string& sc
 // refuses them).
 bool AlterTableFromDuckDb(duckdb::ClientContext& context, const std::string& schema,
                           duckdb::AlterTableInfo& info);
+
+// Test hook: called right before each commit attempt of a DDL statement with the version
+// about to be claimed (delta::TransactionOptions::before_commit_attempt), so race tests can
+// land a concurrent commit there. Empty clears it. Set it while no DDL runs.
+void SetDdlCommitSyncPointForTesting(std::function<void(int64_t)> hook);
 
 }  // namespace lake::engine::internal
