@@ -20,6 +20,9 @@
 //  (5) The column check runs before any file is written (the query is planned with LIMIT 0);
 //      NOT NULL is checked while writing, by an error() in the projection: such a write
 //      fails and its files are never committed.
+//  (6) The projection (internal/write_plan.h) is shared with the writes planned into DuckDB's
+//      pipeline (lake_write.cc), which also pass the table's CHECK constraints; what this
+//      file computes for a COPY is what an INSERT writes, by construction.
 #include "engine/data_writer.h"
 
 #include <sys/stat.h>
@@ -31,6 +34,7 @@
 #include "base/scope_guard.h"
 #include "base/strings.h"
 #include "engine/internal/file_stats.h"
+#include "engine/internal/write_plan.h"
 
 namespace lake::engine {
 namespace {
@@ -664,10 +668,24 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Database& db, std::string_vie
   return WriteDataFiles(*session, query, table_root, schema, options);
 }
 
-Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string_view query,
-                                                   std::string_view table_root,
-                                                   const delta::Schema& schema,
-                                                   const WriteOptions& options) {
+namespace internal {
+
+void CheckColumnAssignable(const ColumnType& src, const DataType& target, const std::string& path,
+                           std::vector<std::string>& problems) {
+  CheckAssignable(src, target, path, problems);
+}
+
+size_t WriteProjection::num_data_columns() const {
+  size_t n = 0;
+  for (const WriteColumn& c : columns) n += c.is_partition ? 0 : 1;
+  return n;
+}
+
+Result<WriteProjection> PlanWriteProjection(const std::vector<ResultColumn>& columns,
+                                            std::string_view alias, std::string_view table_root,
+                                            const delta::Schema& schema,
+                                            const WriteOptions& options,
+                                            const std::vector<delta::TableConstraint>& constraints) {
   const std::string& mode = options.column_mapping_mode;
   LAKE_RETURN_IF_ERROR(CheckMode(mode));
   LAKE_RETURN_IF_ERROR(CheckCompression(options.compression));
@@ -679,14 +697,11 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
     return Status::InvalidArgument(StrCat(table_root, ": the table schema has no columns"));
   }
   LAKE_ASSIGN_OR_RETURN(std::filesystem::path root, LocalRoot(table_root));
-  const std::string root_text = root.string();
-  const std::string source = StripQuery(query);
+  WriteProjection out;
+  out.root = root.string();
+  const std::string& root_text = out.root;
 
   // (5) Match the query's columns to the table's before writing anything.
-  LAKE_ASSIGN_OR_RETURN(
-      ResultTable described,
-      session.Query(StrCat("SELECT * FROM (\n", source, "\n) AS ", kSourceAlias, " LIMIT 0")));
-  const std::vector<ResultColumn>& columns = described.columns;
   std::vector<std::string> problems;
   std::vector<bool> used(columns.size(), false);
   std::vector<ColumnPlan> plan;
@@ -735,47 +750,125 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
   }
 
   // (2)/(3) The projection; data columns first, in schema order.
-  std::vector<std::string> data_exprs, partition_exprs, partition_names, field_ids;
+  const std::string row_json = StrCat("CAST(to_json(", alias, ") AS VARCHAR)");
+  std::vector<WriteColumn> partitions;
   std::vector<StructField> data_fields;
   for (const ColumnPlan& column : plan) {
     const StructField& field = *column.field;
     const std::string physical = field.PhysicalNameFor(mode);
-    std::string src = StrCat(kSourceAlias, ".", QuoteIdent(columns[column.source].name));
+    std::string src = StrCat(alias, ".", QuoteIdent(columns[column.source].name));
     LAKE_ASSIGN_OR_RETURN(std::string expr,
                           ConvertExpr(src, columns[column.source].type, field.type, mode, 0));
     if (!field.nullable) {
       expr = StrCat("CASE WHEN ", src, " IS NULL THEN error(",
                     SqlQuote(StrCat("NOT NULL constraint violated: column ", field.name, " of ",
                                     root_text, " is NULL in row ")),
-                    " || CAST(to_json(", kSourceAlias, ") AS VARCHAR)) ELSE ", expr, " END");
+                    " || ", row_json, ") ELSE ", expr, " END");
     }
     if (column.is_partition) {
       LAKE_ASSIGN_OR_RETURN(std::string text, PartitionExpr("(" + expr + ")", field));
-      partition_exprs.push_back(StrCat(text, " AS ", QuoteIdent(physical)));
-      partition_names.push_back(QuoteIdent(physical));
+      partitions.push_back(WriteColumn{std::move(text), physical, true});
     } else {
-      data_exprs.push_back(StrCat(expr, " AS ", QuoteIdent(physical)));
+      out.columns.push_back(WriteColumn{std::move(expr), physical, false});
       data_fields.push_back(field);
       if (mode != "none") {
         std::string ids = FieldIdsEntry(field, mode);
-        if (!ids.empty()) field_ids.push_back(std::move(ids));
+        if (!ids.empty()) out.field_ids.push_back(std::move(ids));
       }
     }
   }
-  if (data_exprs.empty()) {
+  if (out.columns.empty()) {
     return Status::NotSupported(StrCat(root_text, ": every column is a partition column"))
         .WithHint("keep at least one column out of PARTITIONED BY (data files need a column)");
   }
-  LAKE_ASSIGN_OR_RETURN(std::vector<internal::StatsColumn> indexed,
-                        internal::IndexedStatsColumns(data_fields, mode, options.num_indexed_cols,
-                                                      options.stats_columns));
+  // (6) CHECK constraints and invariants guard the first data column: a row that fails one
+  // raises before its values reach a file (PROTOCOL.md "Column Invariants", "Check
+  // Constraints": the expression must be true; false and NULL fail).
+  if (!constraints.empty()) {
+    std::string guarded = "CASE";
+    for (const delta::TableConstraint& c : constraints) {
+      guarded += StrCat(" WHEN (", c.expression, ") IS NOT TRUE THEN error(",
+                        SqlQuote(StrCat("CHECK constraint ", c.name, " (", c.expression,
+                                        ") violated by row ")),
+                        " || ", row_json, ")");
+    }
+    out.columns.front().expr = StrCat(guarded, " ELSE ", out.columns.front().expr, " END");
+  }
+  for (WriteColumn& p : partitions) out.columns.push_back(std::move(p));
+  LAKE_ASSIGN_OR_RETURN(out.indexed, IndexedStatsColumns(data_fields, mode,
+                                                         options.num_indexed_cols,
+                                                         options.stats_columns));
+  out.filename_pattern = StrCat(
+      "part-{uuidv7}", options.compression == "uncompressed" ? "" : "." + options.compression);
+  return out;
+}
 
-  std::vector<std::string> select = data_exprs;
-  select.insert(select.end(), partition_exprs.begin(), partition_exprs.end());
-  std::string codec_suffix = options.compression == "uncompressed" ? "" : "." + options.compression;
+Result<std::optional<delta::AddFile>> AddFileForWrittenFile(const WriteProjection& projection,
+                                                            const delta::Schema& schema,
+                                                            const WriteOptions& options,
+                                                            const WrittenFile& file) {
+  const std::string& root_text = projection.root;
+  const std::string prefix = root_text == "/" ? root_text : root_text + "/";
+  if (!StartsWith(file.filename, prefix)) {
+    return Status::Internal(StrCat("DuckDB wrote a file outside ", root_text, ": ",
+                                   file.filename.empty() ? "(no name)" : file.filename));
+  }
+  if (file.num_records == 0) {
+    // An unpartitioned write of no rows still writes one empty file; no rows, no file.
+    std::error_code ec;
+    std::filesystem::remove(file.filename, ec);
+    return std::optional<delta::AddFile>();
+  }
+  struct stat st;
+  if (::stat(file.filename.c_str(), &st) != 0) {
+    return Status::IOError(StrCat("stat of the new data file ", file.filename, " failed"));
+  }
+  delta::AddFile add;
+  add.path = PercentEncodePath(std::string_view(file.filename).substr(prefix.size()));
+  add.size = static_cast<int64_t>(st.st_size);
+  add.modification_time =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  add.data_change = true;
+  // partitionValues, in the table's partition order, keyed by physical name.
+  for (const std::string& p : options.partition_columns) {
+    const StructField* field = delta::FindField(schema, p);
+    if (field == nullptr) return Status::Internal(StrCat("partition column ", p, " vanished"));
+    const std::string physical = field->PhysicalNameFor(options.column_mapping_mode);
+    auto it = file.partition_keys.find(physical);
+    if (it == file.partition_keys.end()) {
+      return Status::Internal(
+          StrCat("DuckDB reported no value of partition column ", p, " for ", file.filename));
+    }
+    add.partition_values.emplace_back(
+        physical, it->second ? DecodePartitionValue(*it->second) : std::nullopt);
+  }
+  add.stats = BuildStatsJson(projection.indexed, file.num_records, file.stats);
+  return std::optional<delta::AddFile>(std::move(add));
+}
+
+}  // namespace internal
+
+Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string_view query,
+                                                   std::string_view table_root,
+                                                   const delta::Schema& schema,
+                                                   const WriteOptions& options) {
+  const std::string source = StripQuery(query);
+  LAKE_ASSIGN_OR_RETURN(
+      ResultTable described,
+      session.Query(StrCat("SELECT * FROM (\n", source, "\n) AS ", kSourceAlias, " LIMIT 0")));
+  LAKE_ASSIGN_OR_RETURN(internal::WriteProjection projection,
+                        internal::PlanWriteProjection(described.columns, kSourceAlias, table_root,
+                                                      schema, options, {}));
+  const std::string& root_text = projection.root;
+
+  std::vector<std::string> select, partition_names;
+  for (const internal::WriteColumn& c : projection.columns) {
+    select.push_back(StrCat(c.expr, " AS ", QuoteIdent(c.physical_name)));
+    if (c.is_partition) partition_names.push_back(QuoteIdent(c.physical_name));
+  }
   std::vector<std::string> copy_options = {
       "FORMAT parquet", StrCat("COMPRESSION ", SqlQuote(options.compression)),
-      StrCat("FILENAME_PATTERN ", SqlQuote("part-{uuidv7}" + codec_suffix)), "RETURN_STATS",
+      StrCat("FILENAME_PATTERN ", SqlQuote(projection.filename_pattern)), "RETURN_STATS",
       "APPEND"};
   if (!partition_names.empty()) {
     copy_options.push_back(StrCat("PARTITION_BY (", StrJoin(partition_names, ", "), ")"));
@@ -783,8 +876,8 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
   } else {
     copy_options.push_back(StrCat("FILE_SIZE_BYTES ", options.target_file_size_bytes));
   }
-  if (!field_ids.empty()) {
-    copy_options.push_back(StrCat("FIELD_IDS {", StrJoin(field_ids, ", "), "}"));
+  if (!projection.field_ids.empty()) {
+    copy_options.push_back(StrCat("FIELD_IDS {", StrJoin(projection.field_ids, ", "), "}"));
   }
   // The query on lines of its own: a trailing "-- comment" in it must not swallow the ")".
   const std::string copy =
@@ -815,53 +908,19 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
   }
 
   std::vector<delta::AddFile> adds;
-  const std::string prefix = root_text == "/" ? root_text : root_text + "/";
   for (const auto& row : written.rows) {
-    const std::string* filename = StringValue(row[filename_col]);
-    if (filename == nullptr || !StartsWith(*filename, prefix)) {
-      return Status::Internal(StrCat("DuckDB wrote a file outside ", root_text, ": ",
-                                     filename ? *filename : "(no name)"));
-    }
-    LAKE_ASSIGN_OR_RETURN(int64_t count, IntValue(row[count_col], "count"));
-    if (count == 0) {
-      // An unpartitioned COPY of no rows still writes one empty file; no rows, no file.
-      std::error_code ec;
-      std::filesystem::remove(*filename, ec);
-      continue;
-    }
-    struct stat st;
-    if (::stat(filename->c_str(), &st) != 0) {
-      return Status::IOError(StrCat("stat of the new data file ", *filename, " failed"));
-    }
-    delta::AddFile add;
-    add.path = PercentEncodePath(std::string_view(*filename).substr(prefix.size()));
-    add.size = static_cast<int64_t>(st.st_size);
-    add.modification_time =
-        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    add.data_change = true;
-
-    // partitionValues, in the table's partition order, keyed by physical name.
-    std::map<std::string, std::optional<std::string>> keys;
+    internal::WrittenFile file;
+    if (const std::string* filename = StringValue(row[filename_col])) file.filename = *filename;
+    LAKE_ASSIGN_OR_RETURN(file.num_records, IntValue(row[count_col], "count"));
     if (auto* map = std::get_if<std::shared_ptr<ValueMap>>(&row[keys_col].v); map && *map) {
       for (const auto& [k, v] : **map) {
         const std::string* key = StringValue(k);
         const std::string* value = StringValue(v);
         if (key == nullptr) continue;
-        keys[*key] = value ? DecodePartitionValue(*value) : std::nullopt;
+        file.partition_keys[*key] =
+            value ? std::optional<std::string>(*value) : std::optional<std::string>();
       }
     }
-    for (const std::string& p : options.partition_columns) {
-      const StructField* field = delta::FindField(schema, p);
-      const std::string physical = field->PhysicalNameFor(mode);
-      auto it = keys.find(physical);
-      if (it == keys.end()) {
-        return Status::Internal(
-            StrCat("DuckDB reported no value of partition column ", p, " for ", *filename));
-      }
-      add.partition_values.emplace_back(physical, it->second);
-    }
-
-    std::vector<internal::WrittenColumnStats> stats;
     if (auto* map = std::get_if<std::shared_ptr<ValueMap>>(&row[stats_col].v); map && *map) {
       for (const auto& [k, v] : **map) {
         const std::string* key = StringValue(k);
@@ -875,11 +934,12 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
           const std::string* text = StringValue(sv);
           if (name && text) column.stats[*name] = *text;
         }
-        stats.push_back(std::move(column));
+        file.stats.push_back(std::move(column));
       }
     }
-    add.stats = internal::BuildStatsJson(indexed, count, stats);
-    adds.push_back(std::move(add));
+    LAKE_ASSIGN_OR_RETURN(std::optional<delta::AddFile> add,
+                          internal::AddFileForWrittenFile(projection, schema, options, file));
+    if (add) adds.push_back(std::move(*add));
   }
   remove_files.Dismiss();
   return adds;

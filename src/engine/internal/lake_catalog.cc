@@ -17,9 +17,10 @@
 //      whose folder was deleted or damaged behind lake's back.
 //  (4) DDL changes the directory at once: the metastore is not part of DuckDB's transaction,
 //      so ROLLBACK does not undo CREATE SCHEMA / DROP TABLE / RENAME (as in Spark).
-//  (5) Writes (CTAS, INSERT, UPDATE, DELETE, MERGE) need the Delta transaction API (issue #3
-//      §2): until it is wired, the planning hooks (LakeCatalog::Plan*) throw NOT_SUPPORTED
-//      naming the statement. DDL (CREATE TABLE, ALTER TABLE) commits through lake_ddl.h.
+//  (5) INSERT and CTAS plan into lake_write.h's pipeline and commit one Delta version per
+//      table when DuckDB commits (LakeTransactionManager); UPDATE, DELETE and MERGE are not
+//      wired yet: their planning hooks throw NOT_SUPPORTED naming the statement. DDL (CREATE
+//      TABLE, ALTER TABLE) commits through lake_ddl.h.
 //  (6) Every error leaving a callback is DuckDB-typed with the lake Status encoded
 //      (errors.h); never InternalException (it invalidates the instance, §2.4 (1)).
 #include "engine/internal/lake_catalog.h"
@@ -45,6 +46,8 @@
 #include "duckdb/parser/parsed_data/create_table_info.hpp"
 #include "duckdb/parser/parsed_data/drop_info.hpp"
 #include "duckdb/parser/tableref/table_function_ref.hpp"
+#include "duckdb/planner/operator/logical_create_table.hpp"
+#include "duckdb/planner/operator/logical_insert.hpp"
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "duckdb/planner/tableref/bound_at_clause.hpp"
 #include "duckdb/storage/database_size.hpp"
@@ -55,6 +58,7 @@
 #include "duckdb/transaction/transaction_manager.hpp"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_ddl.h"
+#include "engine/internal/lake_write.h"
 #include "engine/internal/snapshot_cache.h"
 
 namespace lake::engine::internal {
@@ -164,10 +168,11 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
 };
 
 // Owns the table entries handed out during one DuckDB transaction (design note 1).
-class LakeTransaction final : public duckdb::Transaction {
+// Also holds the transaction's staged writes (LakeWriteTransaction, lake_write.h).
+class LakeTransaction final : public LakeWriteTransaction {
  public:
   LakeTransaction(duckdb::TransactionManager& manager, ClientContext& context)
-      : Transaction(manager, context) {}
+      : LakeWriteTransaction(manager, context) {}
 
   // Returns the entry under `key`, building it with `make` on first use.
   template <typename Make>
@@ -194,9 +199,21 @@ class LakeTransactionManager final : public duckdb::TransactionManager {
     transactions_[&ref] = std::move(transaction);
     return ref;
   }
-  duckdb::ErrorData CommitTransaction(ClientContext&, duckdb::Transaction& transaction) override {
+  // Commits the transaction's writes: one Delta version per table (lake_write.h). A lost
+  // conflict surfaces as DuckDB's commit error carrying lake's [lake:CONFLICT] text.
+  duckdb::ErrorData CommitTransaction(ClientContext& context,
+                                      duckdb::Transaction& transaction) override {
+    auto& lake_transaction = transaction.Cast<LakeTransaction>();
+    Status committed = Status::OK();
+    if (!lake_transaction.writes().empty()) {
+      committed = lake_transaction.writes().Commit(
+          SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context)));
+    }
     std::lock_guard lock(mu_);
     transactions_.erase(&transaction);
+    if (!committed.ok()) {
+      return duckdb::ErrorData(duckdb::ExceptionType::TRANSACTION, EncodeStatus(committed));
+    }
     return duckdb::ErrorData();
   }
   void RollbackTransaction(duckdb::Transaction& transaction) override {
@@ -336,17 +353,21 @@ class LakeCatalog final : public duckdb::Catalog {
         info.name, info.if_not_found == duckdb::OnEntryNotFound::RETURN_NULL, info.cascade));
   }
 
-  // Write planning hooks (design note 5). TODO(#3): plan into lake's Delta write operator.
-  duckdb::PhysicalOperator& PlanCreateTableAs(ClientContext&, duckdb::PhysicalPlanGenerator&,
-                                              duckdb::LogicalCreateTable&,
-                                              duckdb::PhysicalOperator&) override {
-    ThrowNotSupported("CREATE TABLE ... AS SELECT");
+  // Write planning hooks (design note 5): INSERT and CTAS plan into lake_write.h's
+  // pipeline; UPDATE, DELETE and MERGE are not wired yet.
+  duckdb::PhysicalOperator& PlanCreateTableAs(ClientContext& context,
+                                              duckdb::PhysicalPlanGenerator& planner,
+                                              duckdb::LogicalCreateTable& op,
+                                              duckdb::PhysicalOperator& plan) override {
+    const std::string& schema = op.schema.name;
+    std::optional<DirectoryTable> existing =
+        ValueOrThrow(directory_->FindTable(schema, op.info->Base().table));
+    return PlanLakeCreateTableAs(context, planner, op, plan, directory_, schema, existing);
   }
-  duckdb::PhysicalOperator& PlanInsert(ClientContext&, duckdb::PhysicalPlanGenerator&,
-                                       duckdb::LogicalInsert&,
-                                       duckdb::optional_ptr<duckdb::PhysicalOperator>) override {
-    ThrowNotSupported("INSERT into a lake table");
-  }
+  duckdb::PhysicalOperator& PlanInsert(ClientContext& context,
+                                       duckdb::PhysicalPlanGenerator& planner,
+                                       duckdb::LogicalInsert& op,
+                                       duckdb::optional_ptr<duckdb::PhysicalOperator> plan) override;
   duckdb::PhysicalOperator& PlanDelete(ClientContext&, duckdb::PhysicalPlanGenerator&,
                                        duckdb::LogicalDelete&, duckdb::PhysicalOperator&) override {
     ThrowNotSupported("DELETE from a lake table");
@@ -492,6 +513,20 @@ void LakeSchemaEntry::Alter(duckdb::CatalogTransaction transaction, duckdb::Alte
   }
   auto& rename = alter.Cast<duckdb::RenameTableInfo>();
   OkOrThrow(lake_catalog_.directory().RenameTable(name, info.name, rename.new_table_name));
+}
+
+duckdb::PhysicalOperator& LakeCatalog::PlanInsert(
+    ClientContext& context, duckdb::PhysicalPlanGenerator& planner, duckdb::LogicalInsert& op,
+    duckdb::optional_ptr<duckdb::PhysicalOperator> plan) {
+  auto* entry = dynamic_cast<LakeTableEntry*>(&op.table);
+  if (entry == nullptr) ThrowStatus(Status::Internal("INSERT into a non-lake table entry"));
+  if (entry->version() < 0) {
+    ThrowStatus(Status::FailedPrecondition(StrCat("INSERT INTO ", entry->table().schema, ".",
+                                                  entry->table().name,
+                                                  ": the table's log cannot be read"))
+                    .WithHint("SELECT from it shows the load error"));
+  }
+  return PlanLakeInsert(context, planner, op, plan, InsertTarget{entry->table(), entry->version()});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -732,6 +767,7 @@ void RegisterLakeCatalog(duckdb::DatabaseInstance& db, std::shared_ptr<TableDire
   extension->create_transaction_manager = CreateLakeTransactionManager;
   extension->storage_info = duckdb::make_shared_ptr<LakeStorageInfo>(std::move(directory));
   duckdb::DBConfig::GetConfig(db).storage_extensions[kLakeCatalogType] = std::move(extension);
+  RegisterLakeWriteSettings(db);
 
   duckdb::ExtensionLoader loader(db, "lake");
   loader.RegisterFunction(RowsFunction("lake_schemas", {}, SchemasBind));

@@ -1,0 +1,677 @@
+// INSERT and CREATE TABLE AS SELECT through the lake catalog.
+//
+// Design notes.
+//  (1) Streaming: the rows never gather in lake's memory. The statement's plan feeds a
+//      projection (write_plan.h, the same SQL data_writer's COPY runs, bound here against
+//      the plan's columns) into DuckDB's own PhysicalCopyToFile, configured as
+//      PhysicalPlanGenerator::CreatePlan(LogicalCopyToFile&) would for COPY ... TO '<root>'
+//      (FORMAT parquet, FILENAME_PATTERN 'part-{uuidv7}.<codec>', RETURN_STATS,
+//      PARTITION_BY / FILE_SIZE_BYTES). Its source hands one statistics row per written file to
+//      LakeInsert, which turns them into AddFiles (write_plan.h, shared with data_writer).
+//  (2) Insertion order is not preserved across files (Delta has none), so the copy sinks in
+//      parallel whenever the Parquet function supports it (execution_mode(false, false)).
+//  (3) Nothing is visible until DuckDB commits: LakeInsert stages its adds in the DuckDB
+//      transaction (LakeWrites); LakeTransactionManager::CommitTransaction commits one Delta
+//      version per table with delta::Transaction, read version = the version the statement
+//      pinned (a blind append: nothing but metadata/protocol/app-id conflicts). ROLLBACK drops
+//      the staged adds; their files are orphans no commit names (VACUUM removes them).
+//  (4) Refusals come before any file is written: the writer gate (Transaction::Begin), the
+//      column check (types the query gives vs the table's, listing every difference), types
+//      Delta cannot hold (CTAS). NOT NULL and CHECK constraints are checked per row in the
+//      projection; a failing row raises with its values and nothing is committed.
+//  (5) Idempotent writes (PROTOCOL.md "Transaction Identifiers"): with lake.txnAppId and
+//      lake.txnVersion set, a table whose txn for that app is already >= the version gets no
+//      write at all (the statement reports 0 rows); otherwise the commit carries the txn.
+//  (6) A checkpoint is attempted after a commit when delta.checkpointInterval says so; its
+//      failure is logged and ignored (issue #3 §4: a commit never fails on a checkpoint).
+#include "engine/internal/lake_write.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "base/strings.h"
+#include "delta/checkpoint.h"
+#include "delta/table_features.h"
+#include "duckdb/catalog/catalog_entry/copy_function_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
+#include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
+#include "duckdb/execution/expression_executor.hpp"
+#include "duckdb/execution/operator/persistent/physical_copy_to_file.hpp"
+#include "duckdb/execution/operator/projection/physical_projection.hpp"
+#include "duckdb/execution/physical_plan_generator.hpp"
+#include "duckdb/parser/parser.hpp"
+#include "duckdb/parser/parsed_data/copy_info.hpp"
+#include "duckdb/parser/parsed_data/create_table_info.hpp"
+#include "duckdb/planner/binder.hpp"
+#include "duckdb/planner/expression/bound_cast_expression.hpp"
+#include "duckdb/planner/expression/bound_columnref_expression.hpp"
+#include "duckdb/planner/expression/bound_reference_expression.hpp"
+#include "duckdb/planner/expression_binder.hpp"
+#include "duckdb/planner/expression_iterator.hpp"
+#include "duckdb/planner/operator/logical_create_table.hpp"
+#include "duckdb/planner/operator/logical_insert.hpp"
+#include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
+#include "engine/data_writer.h"
+#include "engine/internal/database_impl.h"
+#include "engine/internal/errors.h"
+#include "engine/internal/scan.h"
+#include "engine/internal/write_plan.h"
+
+namespace lake::engine::internal {
+namespace {
+
+using duckdb::ClientContext;
+using duckdb::LogicalType;
+
+constexpr const char* kSourceAlias = "__lake_src";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// ---- Delta schema JSON (PROTOCOL.md "Schema Serialization Format") ----
+
+std::string TypeJson(const delta::DataType& type);
+
+std::string FieldJson(const delta::StructField& f) {
+  return StrCat("{\"name\":", JsonQuote(f.name), ",\"type\":", TypeJson(f.type),
+                ",\"nullable\":", f.nullable ? "true" : "false", ",\"metadata\":",
+                f.metadata_json.empty() ? "{}" : f.metadata_json, "}");
+}
+
+std::string TypeJson(const delta::DataType& type) {
+  switch (type.kind) {
+    case delta::TypeKind::kStruct: {
+      std::vector<std::string> fields;
+      for (const delta::StructField& f : type.fields) fields.push_back(FieldJson(f));
+      return StrCat("{\"type\":\"struct\",\"fields\":[", StrJoin(fields, ","), "]}");
+    }
+    case delta::TypeKind::kArray:
+      return StrCat("{\"type\":\"array\",\"elementType\":", TypeJson(*type.element),
+                    ",\"containsNull\":", type.contains_null ? "true" : "false", "}");
+    case delta::TypeKind::kMap:
+      return StrCat("{\"type\":\"map\",\"keyType\":", TypeJson(*type.key),
+                    ",\"valueType\":", TypeJson(*type.value),
+                    ",\"valueContainsNull\":", type.value_contains_null ? "true" : "false", "}");
+    default:
+      return JsonQuote(type.ToString());
+  }
+}
+
+std::string SchemaJson(const delta::Schema& schema) {
+  std::vector<std::string> fields;
+  for (const delta::StructField& f : schema.fields) fields.push_back(FieldJson(f));
+  return StrCat("{\"type\":\"struct\",\"fields\":[", StrJoin(fields, ","), "]}");
+}
+
+// ---- Binding the write projection ----
+
+// Replaces references to the generic binding by positions in the operator's input.
+void ToReferences(duckdb::unique_ptr<duckdb::Expression>& expr) {
+  if (expr->GetExpressionClass() == duckdb::ExpressionClass::BOUND_COLUMN_REF) {
+    auto& ref = expr->Cast<duckdb::BoundColumnRefExpression>();
+    expr = duckdb::make_uniq<duckdb::BoundReferenceExpression>(ref.alias, ref.return_type,
+                                                               ref.binding.column_index);
+    return;
+  }
+  duckdb::ExpressionIterator::EnumerateChildren(
+      *expr, [](duckdb::unique_ptr<duckdb::Expression>& child) { ToReferences(child); });
+}
+
+// Binds SQL expressions over `alias`.(names) to expressions over the input positions.
+std::vector<duckdb::unique_ptr<duckdb::Expression>> BindOverInput(
+    ClientContext& context, const duckdb::vector<std::string>& names,
+    const duckdb::vector<LogicalType>& types, const std::vector<std::string>& sql) {
+  auto binder = duckdb::Binder::CreateBinder(context);
+  const duckdb::idx_t table_index = binder->GenerateTableIndex();
+  binder->bind_context.AddGenericBinding(table_index, kSourceAlias, names, types);
+  std::vector<duckdb::unique_ptr<duckdb::Expression>> out;
+  for (const std::string& text : sql) {
+    auto parsed = duckdb::Parser::ParseExpressionList(text, context.GetParserOptions());
+    if (parsed.size() != 1) {
+      ThrowStatus(Status::Internal(StrCat("write projection: cannot parse ", text)));
+    }
+    duckdb::ExpressionBinder expression_binder(*binder, context);
+    auto bound = expression_binder.Bind(parsed[0]);
+    ToReferences(bound);
+    out.push_back(std::move(bound));
+  }
+  return out;
+}
+
+// ---- The insert operator ----
+
+struct WriteTarget {
+  std::string display_name;
+  std::string location;
+  delta::Version read_version = -1;  // -1: the create of a new table
+  bool replace = false;              // CREATE OR REPLACE of an existing table
+  std::optional<delta::Metadata> new_metadata;  // CTAS
+  std::optional<NewTable> register_as;          // CTAS of a new name
+  std::shared_ptr<TableDirectory> directory;
+  std::optional<std::pair<std::string, int64_t>> txn;  // idempotent write
+  std::string operation;
+  std::string operation_parameters;
+};
+
+struct InsertGlobalState final : duckdb::GlobalSinkState {
+  std::mutex mu;
+  std::vector<delta::AddFile> adds;
+  int64_t rows = 0;
+  bool emitted = false;
+};
+
+class LakeInsert final : public duckdb::PhysicalOperator {
+ public:
+  LakeInsert(duckdb::PhysicalPlan& physical_plan, duckdb::Catalog& catalog, WriteTarget target,
+             WriteProjection projection, delta::Schema schema, WriteOptions options, bool skip)
+      : PhysicalOperator(physical_plan, duckdb::PhysicalOperatorType::EXTENSION,
+                         {LogicalType::BIGINT}, 1),
+        catalog_(catalog),
+        target_(std::move(target)),
+        projection_(std::move(projection)),
+        schema_(std::move(schema)),
+        options_(std::move(options)),
+        skip_(skip) {}
+
+  std::string GetName() const override {
+    return target_.new_metadata ? "LAKE_CREATE_TABLE_AS" : "LAKE_INSERT";
+  }
+  duckdb::InsertionOrderPreservingMap<std::string> ParamsToString() const override {
+    duckdb::InsertionOrderPreservingMap<std::string> out;
+    out["Table"] = target_.display_name;
+    return out;
+  }
+
+  bool IsSink() const override { return true; }
+  bool ParallelSink() const override { return false; }
+  bool IsSource() const override { return true; }
+
+  duckdb::unique_ptr<duckdb::GlobalSinkState> GetGlobalSinkState(ClientContext&) const override {
+    return duckdb::make_uniq<InsertGlobalState>();
+  }
+
+  // One row per written file: filename, count, file_size_bytes, footer_size_bytes,
+  // column_statistics MAP(path -> MAP(stat -> value)), partition_keys MAP(name -> value).
+  duckdb::SinkResultType Sink(duckdb::ExecutionContext&, duckdb::DataChunk& chunk,
+                              duckdb::OperatorSinkInput& input) const override {
+    auto& state = input.global_state.Cast<InsertGlobalState>();
+    if (skip_) return duckdb::SinkResultType::NEED_MORE_INPUT;
+    for (duckdb::idx_t row = 0; row < chunk.size(); ++row) {
+      WrittenFile file;
+      file.filename = chunk.GetValue(0, row).ToString();
+      file.num_records = chunk.GetValue(1, row).GetValue<int64_t>();
+      duckdb::Value stats = chunk.GetValue(4, row);
+      if (!stats.IsNull()) {
+        for (const duckdb::Value& entry : duckdb::MapValue::GetChildren(stats)) {
+          const auto& kv = duckdb::StructValue::GetChildren(entry);
+          std::optional<std::vector<std::string>> path = ParseStatsColumnPath(kv[0].ToString());
+          if (!path || kv[1].IsNull()) continue;  // unknown key shape: no stats, never wrong ones
+          WrittenColumnStats column{std::move(*path), {}};
+          for (const duckdb::Value& stat : duckdb::MapValue::GetChildren(kv[1])) {
+            const auto& skv = duckdb::StructValue::GetChildren(stat);
+            if (!skv[0].IsNull() && !skv[1].IsNull()) {
+              column.stats[skv[0].ToString()] = skv[1].ToString();
+            }
+          }
+          file.stats.push_back(std::move(column));
+        }
+      }
+      duckdb::Value keys = chunk.GetValue(5, row);
+      if (!keys.IsNull()) {
+        for (const duckdb::Value& entry : duckdb::MapValue::GetChildren(keys)) {
+          const auto& kv = duckdb::StructValue::GetChildren(entry);
+          file.partition_keys[kv[0].ToString()] =
+              kv[1].IsNull() ? std::optional<std::string>() : kv[1].ToString();
+        }
+      }
+      std::optional<delta::AddFile> add =
+          ValueOrThrow(AddFileForWrittenFile(projection_, schema_, options_, file));
+      std::lock_guard lock(state.mu);
+      state.rows += file.num_records;
+      if (add) state.adds.push_back(std::move(*add));
+    }
+    return duckdb::SinkResultType::NEED_MORE_INPUT;
+  }
+
+  duckdb::SinkFinalizeType Finalize(duckdb::Pipeline&, duckdb::Event&, ClientContext& context,
+                                    duckdb::OperatorSinkFinalizeInput& input) const override {
+    auto& state = input.global_state.Cast<InsertGlobalState>();
+    if (!skip_) OkOrThrow(Stage(context, state));
+    return duckdb::SinkFinalizeType::READY;
+  }
+
+  duckdb::SourceResultType GetData(duckdb::ExecutionContext&, duckdb::DataChunk& chunk,
+                                   duckdb::OperatorSourceInput&) const override {
+    auto& state = sink_state->Cast<InsertGlobalState>();
+    chunk.SetCardinality(1);
+    chunk.SetValue(0, 0, duckdb::Value::BIGINT(skip_ ? 0 : state.rows));
+    return duckdb::SourceResultType::FINISHED;
+  }
+
+ private:
+  // Starts the pending write of the target table in this DuckDB transaction.
+  Result<std::unique_ptr<PendingTableWrite>> StartPending(duckdb::DatabaseInstance& db,
+                                                          SnapshotCache& cache) const {
+    auto pending = std::make_unique<PendingTableWrite>();
+    pending->display_name = target_.display_name;
+    pending->location = target_.location;
+    pending->operation = target_.operation;
+    pending->operation_parameters = target_.operation_parameters;
+    pending->register_as = target_.register_as;
+    pending->directory = target_.directory;
+    if (target_.read_version >= 0) {
+      LAKE_ASSIGN_OR_RETURN(pending->read, cache.AtVersion(target_.location, target_.read_version));
+      LAKE_ASSIGN_OR_RETURN(pending->txn,
+                            delta::Transaction::Begin(*pending->read.engine, pending->read.snapshot));
+    } else {
+      LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store,
+                            storage::OpenStore(target_.location));
+      pending->read.table_uri = store->uri();
+      pending->read.engine = MakeDeltaEngine(db, std::move(store));
+      LAKE_ASSIGN_OR_RETURN(pending->txn, delta::Transaction::BeginCreate(*pending->read.engine));
+    }
+    if (target_.new_metadata) {
+      LAKE_RETURN_IF_ERROR(pending->txn->UpdateMetadata(*target_.new_metadata));
+    }
+    if (target_.replace) {
+      // REPLACE TABLE AS SELECT: every live file goes (Spark's ReplaceTable semantics).
+      pending->txn->ReadWholeTable();
+      const int64_t now = NowMs();
+      for (const delta::AddFile& add : pending->read.snapshot->files()) {
+        delta::RemoveFile remove = delta::Transaction::RemoveFor(add, now);
+        // The old file's stats name the old schema's columns; the commit's metaData is the
+        // new one, so they would read as stats of unknown columns. Optional in a remove.
+        remove.stats.reset();
+        LAKE_RETURN_IF_ERROR(pending->txn->StageRemove(std::move(remove)));
+        ++pending->num_removed_files;
+        pending->num_removed_bytes += add.size;
+      }
+    }
+    return pending;
+  }
+
+  // Stages the written files in the DuckDB transaction (design note 3).
+  Status Stage(ClientContext& context, InsertGlobalState& state) const {
+    auto& transaction = duckdb::Transaction::Get(context, catalog_).Cast<LakeWriteTransaction>();
+    duckdb::DatabaseInstance& db = duckdb::DatabaseInstance::GetDatabase(context);
+    SnapshotCache& cache = SnapshotCache::Get(db);
+    Status make_error;
+    auto make = [&]() -> std::unique_ptr<PendingTableWrite> {
+      Result<std::unique_ptr<PendingTableWrite>> pending = StartPending(db, cache);
+      if (!pending.ok()) {
+        make_error = pending.status();
+        return nullptr;
+      }
+      return std::move(pending).value();
+    };
+    return transaction.writes().With(
+        target_.location, make,
+        [&](std::unique_ptr<PendingTableWrite>& pending) -> Status {
+          if (!pending) return make_error;
+          for (delta::AddFile& add : state.adds) {
+            pending->num_output_bytes += add.size;
+            ++pending->num_files;
+            LAKE_RETURN_IF_ERROR(pending->txn->StageAdd(std::move(add)));
+          }
+          state.adds.clear();
+          pending->num_output_rows += state.rows;
+          if (target_.txn && !pending->txn_staged) {
+            LAKE_RETURN_IF_ERROR(pending->txn->SetTxn(target_.txn->first, target_.txn->second));
+            pending->txn_staged = true;
+          }
+          return Status::OK();
+        });
+  }
+
+  duckdb::Catalog& catalog_;
+  WriteTarget target_;
+  WriteProjection projection_;
+  delta::Schema schema_;
+  WriteOptions options_;
+  bool skip_;
+};
+
+// ---- Planning ----
+
+// The settings of an idempotent write (design note 5), or nullopt.
+std::optional<std::pair<std::string, int64_t>> TxnSetting(ClientContext& context) {
+  duckdb::Value app, version;
+  context.TryGetCurrentSetting(kTxnAppIdSetting, app);
+  context.TryGetCurrentSetting(kTxnVersionSetting, version);
+  const bool has_app = !app.IsNull() && !app.ToString().empty();
+  const bool has_version = !version.IsNull() && version.GetValue<int64_t>() >= 0;
+  if (has_app != has_version) {
+    ThrowStatus(Status::InvalidArgument(
+                    StrCat("idempotent writes need both ", kTxnAppIdSetting, " and ",
+                           kTxnVersionSetting, "; only ", has_app ? kTxnAppIdSetting
+                                                                  : kTxnVersionSetting,
+                           " is set"))
+                    .WithHint(StrCat("SET ", has_app ? kTxnVersionSetting : kTxnAppIdSetting,
+                                     " too, or RESET the other")));
+  }
+  if (!has_app) return std::nullopt;
+  return std::make_pair(app.ToString(), version.GetValue<int64_t>());
+}
+
+std::string PartitionByJson(const std::vector<std::string>& columns) {
+  std::vector<std::string> quoted;
+  for (const std::string& c : columns) quoted.push_back(JsonQuote(c));
+  return JsonQuote(StrCat("[", StrJoin(quoted, ","), "]"));
+}
+
+// Plans projection -> PhysicalCopyToFile -> LakeInsert over `plan` (design note 1).
+duckdb::PhysicalOperator& PlanWrite(ClientContext& context, duckdb::PhysicalPlanGenerator& planner,
+                                    duckdb::PhysicalOperator& plan, duckdb::Catalog& catalog,
+                                    const duckdb::vector<std::string>& names,
+                                    const std::vector<ResultColumn>& columns,
+                                    const delta::Schema& schema, const WriteOptions& options,
+                                    const std::vector<delta::TableConstraint>& constraints,
+                                    WriteTarget target, bool skip) {
+  WriteProjection projection = ValueOrThrow(PlanWriteProjection(
+      columns, kSourceAlias, target.location, schema, options, constraints));
+  if (skip) {
+    auto& insert = planner.Make<LakeInsert>(catalog, std::move(target), std::move(projection),
+                                            schema, options, /*skip=*/true);
+    insert.children.push_back(plan);
+    return insert;
+  }
+  std::vector<std::string> sql;
+  for (const WriteColumn& c : projection.columns) sql.push_back(c.expr);
+  std::vector<duckdb::unique_ptr<duckdb::Expression>> bound =
+      BindOverInput(context, names, plan.types, sql);
+  duckdb::vector<LogicalType> all_types;
+  duckdb::vector<std::string> all_names, data_names;
+  duckdb::vector<LogicalType> data_types;
+  duckdb::vector<duckdb::idx_t> partition_indexes;
+  duckdb::vector<duckdb::unique_ptr<duckdb::Expression>> expressions;
+  for (size_t i = 0; i < bound.size(); ++i) {
+    const WriteColumn& c = projection.columns[i];
+    all_types.push_back(bound[i]->return_type);
+    all_names.push_back(c.physical_name);
+    if (c.is_partition) {
+      partition_indexes.push_back(i);
+    } else {
+      data_names.push_back(c.physical_name);
+      data_types.push_back(bound[i]->return_type);
+    }
+    expressions.push_back(std::move(bound[i]));
+  }
+  auto& projection_op = planner.Make<duckdb::PhysicalProjection>(
+      all_types, std::move(expressions), plan.estimated_cardinality);
+  projection_op.children.push_back(plan);
+
+  // The Parquet copy function, bound as COPY ... TO would bind it: with the columns that go
+  // into the files (partition columns live in the folder names only).
+  auto& copy_entry =
+      duckdb::Catalog::GetSystemCatalog(context).GetEntry<duckdb::CopyFunctionCatalogEntry>(
+          context, DEFAULT_SCHEMA, "parquet");
+  duckdb::CopyInfo info;
+  info.is_from = false;
+  info.format = "parquet";
+  info.file_path = projection.root;
+  info.options["compression"].emplace_back(duckdb::Value(options.compression));
+  if (!projection.field_ids.empty()) {
+    auto ids_bound = BindOverInput(context, names, plan.types,
+                                   {StrCat("{", StrJoin(projection.field_ids, ", "), "}")});
+    info.options["field_ids"].push_back(
+        duckdb::ExpressionExecutor::EvaluateScalar(context, *ids_bound[0]));
+  }
+  duckdb::CopyFunctionBindInput bind_input(info);
+  bind_input.file_extension = "parquet";
+  duckdb::CopyFunction function = copy_entry.function;
+  auto bind_data = function.copy_to_bind(context, bind_input, data_names, data_types);
+
+  auto& copy = planner
+                   .Make<duckdb::PhysicalCopyToFile>(
+                       duckdb::GetCopyFunctionReturnLogicalTypes(
+                           duckdb::CopyFunctionReturnType::WRITTEN_FILE_STATISTICS),
+                       function, std::move(bind_data), plan.estimated_cardinality)
+                   .Cast<duckdb::PhysicalCopyToFile>();
+  copy.file_path = projection.root;
+  copy.use_tmp_file = false;
+  copy.filename_pattern.SetFilenamePattern(projection.filename_pattern);
+  copy.file_extension = "parquet";
+  copy.overwrite_mode = duckdb::CopyOverwriteMode::COPY_OVERWRITE_OR_IGNORE;
+  copy.per_thread_output = false;
+  copy.return_type = duckdb::CopyFunctionReturnType::WRITTEN_FILE_STATISTICS;
+  copy.hive_file_pattern = true;
+  copy.names = all_names;
+  copy.expected_types = all_types;
+  if (!partition_indexes.empty()) {
+    // DUCKDB-INTEGRATION.md §2.4 (2): partitioned output needs write_empty_file and no
+    // rotation, else the sink opens the folder as a file.
+    copy.partition_output = true;
+    copy.partition_columns = partition_indexes;
+    copy.write_partition_columns = false;
+    copy.write_empty_file = true;
+    copy.rotate = false;
+  } else {
+    copy.partition_output = false;
+    copy.write_partition_columns = true;
+    copy.write_empty_file = false;
+    copy.file_size_bytes = static_cast<duckdb::idx_t>(options.target_file_size_bytes);
+    copy.rotate =
+        function.rotate_files && function.rotate_files(*copy.bind_data, copy.file_size_bytes);
+  }
+  // Design note 2.
+  copy.parallel = function.execution_mode &&
+                  function.execution_mode(false, false) ==
+                      duckdb::CopyFunctionExecutionMode::PARALLEL_COPY_TO_FILE;
+  copy.children.push_back(projection_op);
+
+  auto& insert = planner.Make<LakeInsert>(catalog, std::move(target), std::move(projection),
+                                          schema, options, /*skip=*/false);
+  insert.children.push_back(copy);
+  return insert;
+}
+
+// Returns the types an INSERT's query gave before DuckDB's binder cast them to the table's
+// (a projection of casts over the query), by insert column; the cast types where none.
+std::vector<LogicalType> SourceTypes(duckdb::PhysicalOperator& plan) {
+  std::vector<LogicalType> out = plan.types;
+  if (plan.type != duckdb::PhysicalOperatorType::PROJECTION) return out;
+  auto& projection = plan.Cast<duckdb::PhysicalProjection>();
+  for (size_t i = 0; i < projection.select_list.size() && i < out.size(); ++i) {
+    const auto& expr = *projection.select_list[i];
+    if (expr.GetExpressionClass() == duckdb::ExpressionClass::BOUND_CAST) {
+      out[i] = expr.Cast<duckdb::BoundCastExpression>().child->return_type;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
+                                         duckdb::PhysicalPlanGenerator& planner,
+                                         duckdb::LogicalInsert& op,
+                                         duckdb::optional_ptr<duckdb::PhysicalOperator> plan,
+                                         const InsertTarget& target) {
+  const std::string display = StrCat(target.table.schema, ".", target.table.name);
+  if (op.return_chunk) {
+    ThrowStatus(Status::NotSupported(StrCat("INSERT ... RETURNING into lake table ", display))
+                    .WithHint("run a SELECT after the INSERT"));
+  }
+  if (op.on_conflict_info.action_type != duckdb::OnConflictAction::THROW) {
+    ThrowStatus(Status::NotSupported(StrCat("INSERT ... ON CONFLICT into lake table ", display))
+                    .WithHint("Delta tables have no keys; use MERGE INTO"));
+  }
+  if (!plan) ThrowStatus(Status::Internal(StrCat("INSERT into ", display, " without a query")));
+  SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
+  CachedTable read = ValueOrThrow(cache.AtVersion(target.table.location, target.version));
+  // The writer gate and the table's rules, before anything is written (design note 4).
+  std::unique_ptr<delta::Transaction> probe =
+      ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
+  const delta::Schema& schema = probe->schema();
+  WriteOptions options = ValueOrThrow(WriteOptionsFor(probe->metadata()));
+  std::vector<delta::TableConstraint> constraints = ValueOrThrow(probe->Constraints());
+
+  // The column check against what the query gave, before DuckDB's casts (design note 4).
+  const auto& table_columns = op.table.GetColumns();
+  std::vector<LogicalType> source_types = SourceTypes(*plan);
+  std::vector<std::string> problems;
+  for (duckdb::idx_t i = 0; i < table_columns.PhysicalColumnCount(); ++i) {
+    duckdb::idx_t source = i;
+    if (!op.column_index_map.empty()) {
+      source = op.column_index_map[duckdb::PhysicalIndex(i)];
+      if (source == duckdb::DConstants::INVALID_INDEX) continue;  // default / NULL
+    }
+    if (source >= source_types.size() || i >= schema.fields.size()) continue;
+    const delta::StructField& field = schema.fields[i];
+    ColumnType type = ToColumnType(source_types[source]);
+    // Text into date/timestamp columns converts row by row (a bad value fails the write).
+    bool text_to_time = type.kind == ColumnType::Kind::kVarchar &&
+                        (field.type.kind == delta::TypeKind::kDate ||
+                         field.type.kind == delta::TypeKind::kTimestamp ||
+                         field.type.kind == delta::TypeKind::kTimestampNtz);
+    if (!text_to_time) CheckColumnAssignable(type, field.type, field.name, problems);
+  }
+  if (!problems.empty()) {
+    ThrowStatus(Status::InvalidArgument(StrCat("INSERT INTO ", display, " (version ",
+                                               target.version, "): ", StrJoin(problems, "; ")))
+                    .WithHint("CAST the query's columns to the table's types (DESCRIBE " +
+                              display + " shows them)"));
+  }
+
+  if (!op.column_index_map.empty()) plan = planner.ResolveDefaultsProjection(op, *plan);
+  duckdb::vector<std::string> names;
+  std::vector<ResultColumn> columns;
+  for (duckdb::idx_t i = 0; i < table_columns.PhysicalColumnCount(); ++i) {
+    names.push_back(table_columns.GetColumn(duckdb::PhysicalIndex(i)).Name());
+    columns.push_back(ResultColumn{names.back(), ToColumnType(plan->types[i])});
+  }
+
+  WriteTarget write;
+  write.display_name = display;
+  write.location = target.table.location;
+  write.read_version = target.version;
+  write.txn = TxnSetting(context);
+  write.operation = "WRITE";
+  write.operation_parameters = StrCat("{\"mode\":\"Append\",\"partitionBy\":",
+                                      PartitionByJson(options.partition_columns), "}");
+  bool skip = false;
+  if (write.txn) {
+    auto it = read.snapshot->txns().find(write.txn->first);
+    skip = it != read.snapshot->txns().end() && it->second.version >= write.txn->second;
+  }
+  return PlanWrite(context, planner, *plan, op.table.catalog, names, columns, schema, options,
+                   constraints, std::move(write), skip);
+}
+
+duckdb::PhysicalOperator& PlanLakeCreateTableAs(
+    ClientContext& context, duckdb::PhysicalPlanGenerator& planner, duckdb::LogicalCreateTable& op,
+    duckdb::PhysicalOperator& plan, std::shared_ptr<TableDirectory> directory,
+    const std::string& schema_name, const std::optional<DirectoryTable>& existing) {
+  auto& base = op.info->Base();
+  const std::string display = StrCat(schema_name, ".", ToLower(base.table));
+  duckdb::vector<std::string> names;
+  std::vector<ResultColumn> columns;
+  for (const auto& column : base.columns.Logical()) {
+    names.push_back(column.Name());
+    columns.push_back(ResultColumn{column.Name(), ToColumnType(column.Type())});
+  }
+  QuerySchema query_schema = ValueOrThrow(DeltaSchemaFor(columns));
+  const bool replace = base.on_conflict == duckdb::OnCreateConflict::REPLACE_ON_CONFLICT;
+  const bool if_not_exists = base.on_conflict == duckdb::OnCreateConflict::IGNORE_ON_CONFLICT;
+  if (existing && !replace && !if_not_exists) {
+    ThrowStatus(Status::AlreadyExists(StrCat("table ", display, " already exists"))
+                    .WithHint("CREATE OR REPLACE TABLE replaces it; INSERT INTO appends to it"));
+  }
+  WriteTarget write;
+  write.display_name = display;
+  write.directory = directory;
+  delta::Metadata metadata =
+      delta::NewTableMetadata(SchemaJson(query_schema.schema), {}, {}, NowMs());
+  SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
+  if (existing) {
+    write.location = existing->location;
+    if (if_not_exists) {
+      // Nothing to do; the query is still planned (and discarded).
+      write.read_version = 0;
+      return PlanWrite(context, planner, plan, op.schema.catalog, names, columns,
+                       query_schema.schema, WriteOptions{}, {}, std::move(write), /*skip=*/true);
+    }
+    CachedTable read = ValueOrThrow(cache.Latest(existing->location));
+    write.read_version = read.snapshot->version();
+    write.replace = true;
+    metadata.id = read.snapshot->metadata().id;  // the same table, replaced
+    write.operation = "CREATE OR REPLACE TABLE AS SELECT";
+  } else {
+    write.location = ValueOrThrow(directory->ManagedLocation(schema_name, base.table));
+    write.read_version = -1;
+    NewTable table;
+    table.schema = schema_name;
+    table.name = base.table;
+    write.register_as = table;
+    write.operation = "CREATE TABLE AS SELECT";
+  }
+  write.operation_parameters = StrCat("{\"isManaged\":\"", existing ? (existing->is_managed ? "true" : "false") : "true",
+                                      "\",\"partitionBy\":\"[]\"}");
+  write.new_metadata = metadata;
+  write.txn = TxnSetting(context);
+  WriteOptions options = ValueOrThrow(WriteOptionsFor(metadata));
+  return PlanWrite(context, planner, plan, op.schema.catalog, names, columns, query_schema.schema,
+                   options, {}, std::move(write), /*skip=*/false);
+}
+
+// ---- Commit ----
+
+Status LakeWrites::Commit(SnapshotCache& cache) {
+  std::lock_guard lock(mu_);
+  for (auto& [location, pending] : tables_) {
+    if (!pending || !pending->txn) continue;
+    pending->txn->SetOperation(
+        pending->operation, pending->operation_parameters,
+        StrCat("{\"numFiles\":\"", pending->num_files, "\",\"numOutputRows\":\"",
+               pending->num_output_rows, "\",\"numOutputBytes\":\"", pending->num_output_bytes,
+               "\"", pending->num_removed_files > 0
+                         ? StrCat(",\"numRemovedFiles\":\"", pending->num_removed_files,
+                                  "\",\"numRemovedBytes\":\"", pending->num_removed_bytes, "\"")
+                         : std::string(),
+               "}"));
+    Result<delta::CommitResult> committed = pending->txn->Commit();
+    if (!committed.ok()) {
+      return committed.status().WithContext(StrCat("commit to table ", pending->display_name));
+    }
+    if (pending->register_as) {
+      NewTable table = *pending->register_as;
+      table.location = pending->location;
+      Result<DirectoryTable> registered = pending->directory->RegisterTable(table);
+      if (!registered.ok()) {
+        return registered.status().WithContext(
+            StrCat("table ", pending->display_name, " was written at ", pending->location,
+                   " (version ", committed->version, ") but not registered"));
+      }
+    }
+    // Design note 6, and the next statement must see the new version.
+    Result<CachedTable> latest = cache.Latest(pending->location);
+    if (latest.ok() && delta::ShouldCheckpoint(committed->version,
+                                               latest->snapshot->metadata())) {
+      Result<delta::LastCheckpointHint> checkpoint =
+          delta::WriteCheckpoint(*latest->engine, *latest->snapshot);
+      if (!checkpoint.ok()) {
+        std::fprintf(stderr, "lake: warning: checkpoint of %s at version %lld failed: %s\n",
+                     pending->display_name.c_str(),
+                     static_cast<long long>(committed->version),
+                     checkpoint.status().ToString().c_str());
+      }
+    }
+  }
+  tables_.clear();
+  return Status::OK();
+}
+
+void RegisterLakeWriteSettings(duckdb::DatabaseInstance& db) {
+  auto& config = duckdb::DBConfig::GetConfig(db);
+  config.AddExtensionOption(kTxnAppIdSetting,
+                            "application id of idempotent lake writes (Delta txn.appId)",
+                            LogicalType::VARCHAR, duckdb::Value(""));
+  config.AddExtensionOption(kTxnVersionSetting,
+                            "version of idempotent lake writes (Delta txn.version)",
+                            LogicalType::BIGINT, duckdb::Value::BIGINT(-1));
+}
+
+}  // namespace lake::engine::internal

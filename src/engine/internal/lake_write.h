@@ -1,0 +1,128 @@
+// Writes through the `lake` catalog: INSERT INTO and CREATE [OR REPLACE] TABLE ... AS SELECT
+// planned into DuckDB's pipeline (DUCKDB-INTEGRATION.md §2.2), committed as one Delta
+// version per table when DuckDB commits the transaction. Design notes: lake_write.cc.
+//
+// Pipeline of an INSERT:
+//   insert's child plan -> [defaults projection] -> projection (internal/write_plan.h: types,
+//   partition serialization, NOT NULL and CHECK) -> PhysicalCopyToFile (Parquet, written
+//   file statistics) -> LakeInsert (stats rows -> AddFiles, staged in the transaction;
+//   its source returns the row count).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "delta/actions.h"
+#include "delta/snapshot.h"
+#include "delta/transaction.h"
+#include "engine/internal/duckdb_pch.h"
+#include "engine/internal/snapshot_cache.h"
+#include "engine/table_directory.h"
+
+namespace duckdb {
+class PhysicalPlanGenerator;
+class LogicalInsert;
+class LogicalCreateTable;
+class PhysicalOperator;
+}  // namespace duckdb
+
+namespace lake::engine::internal {
+
+// DuckDB settings: SET lake.txnAppId = 'app'; SET lake.txnVersion = 5 (Spark's txnAppId /
+// txnVersion write options, PROTOCOL.md "Transaction Identifiers").
+inline constexpr const char* kTxnAppIdSetting = "lake.txnAppId";
+inline constexpr const char* kTxnVersionSetting = "lake.txnVersion";
+
+// What one DuckDB transaction will commit to one table.
+struct PendingTableWrite {
+  std::string display_name;  // schema.table
+  std::string location;
+  CachedTable read;  // the version the statements read (engine + snapshot); unset for create
+  std::unique_ptr<delta::Transaction> txn;
+  std::string operation = "WRITE";
+  std::string operation_parameters = "{}";
+  int64_t num_files = 0;
+  int64_t num_output_rows = 0;
+  int64_t num_output_bytes = 0;
+  int64_t num_removed_files = 0;
+  int64_t num_removed_bytes = 0;
+  bool txn_staged = false;
+  // CREATE TABLE AS SELECT: registered in the directory after the commit.
+  std::optional<NewTable> register_as;
+  std::shared_ptr<TableDirectory> directory;
+};
+
+// The writes staged by one DuckDB transaction, keyed by table location. Thread-safe: the
+// write operators of parallel statements call in from DuckDB's threads.
+class LakeWrites {
+ public:
+  // Runs `fn` on the pending write of `location` (a unique_ptr&), creating it with `make`
+  // first; an entry `make` left null (its error) is dropped after `fn`.
+  template <typename Make, typename Fn>
+  auto With(const std::string& location, Make make, Fn fn) {
+    std::lock_guard lock(mu_);
+    auto it = tables_.find(location);
+    if (it == tables_.end()) it = tables_.emplace(location, make()).first;
+    auto result = fn(it->second);
+    if (!it->second) tables_.erase(it);
+    return result;
+  }
+  bool empty() const {
+    std::lock_guard lock(mu_);
+    return tables_.empty();
+  }
+  // Commits every pending write, one Delta version each, in location order; checkpoints when
+  // due (a failed checkpoint is logged, never fails the commit); refreshes `cache`. Stops at
+  // the first error (earlier tables stay committed: Delta has no multi-table atomicity).
+  Status Commit(SnapshotCache& cache);
+  void Clear() {
+    std::lock_guard lock(mu_);
+    tables_.clear();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<PendingTableWrite>> tables_;
+};
+
+// The DuckDB transaction of catalog lake: owns the writes (LakeTransaction derives from it).
+class LakeWriteTransaction : public duckdb::Transaction {
+ public:
+  using duckdb::Transaction::Transaction;
+  LakeWrites& writes() { return writes_; }
+
+ private:
+  LakeWrites writes_;
+};
+
+// What PlanLakeInsert needs about the target table.
+struct InsertTarget {
+  DirectoryTable table;
+  delta::Version version = -1;  // the version the statement pinned
+};
+
+// Plans INSERT INTO a lake table (LakeCatalog::PlanInsert).
+duckdb::PhysicalOperator& PlanLakeInsert(duckdb::ClientContext& context,
+                                         duckdb::PhysicalPlanGenerator& planner,
+                                         duckdb::LogicalInsert& op,
+                                         duckdb::optional_ptr<duckdb::PhysicalOperator> plan,
+                                         const InsertTarget& target);
+
+// Plans CREATE [OR REPLACE] TABLE schema.name AS SELECT (LakeCatalog::PlanCreateTableAs).
+// `existing`: the table registered under that name (REPLACE, or IF NOT EXISTS).
+duckdb::PhysicalOperator& PlanLakeCreateTableAs(
+    duckdb::ClientContext& context, duckdb::PhysicalPlanGenerator& planner,
+    duckdb::LogicalCreateTable& op, duckdb::PhysicalOperator& plan,
+    std::shared_ptr<TableDirectory> directory, const std::string& schema_name,
+    const std::optional<DirectoryTable>& existing);
+
+// Registers the lake.txnAppId / lake.txnVersion settings.
+void RegisterLakeWriteSettings(duckdb::DatabaseInstance& db);
+
+}  // namespace lake::engine::internal
