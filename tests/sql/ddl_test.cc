@@ -222,6 +222,21 @@ TEST_F(DdlTest, DuckDbCreateTableKeepsNotNullAndCheckConstraints) {
   EXPECT_FALSE(fs::exists(Managed("default", "k")));
 }
 
+TEST_F(DdlTest, TimestampMeansSparksTimestampAndNtzNeedsItsFeature) {
+  Exec("CREATE TABLE ts (a TIMESTAMP, b TIMESTAMP_NTZ, c TIMESTAMPTZ)");  // DuckDB's parser
+  std::vector<json> v0 = Commit(Managed("default", "ts"), 0);
+  json schema = json::parse(Action(v0, "metaData")["schemaString"].get<std::string>());
+  EXPECT_EQ(schema["fields"][0]["type"], "timestamp");
+  EXPECT_EQ(schema["fields"][1]["type"], "timestamp_ntz");
+  EXPECT_EQ(schema["fields"][2]["type"], "timestamp");
+  // timestamp_ntz is a reader-writer table feature (PROTOCOL.md "Timestamp without timezone").
+  EXPECT_EQ(Action(v0, "protocol"), json::parse(R"({"minReaderVersion":3,"minWriterVersion":7,
+      "readerFeatures":["timestampNtz"],"writerFeatures":["timestampNtz"]})"));
+  Exec("CREATE TABLE plain (a TIMESTAMP)");
+  EXPECT_EQ(Action(Commit(Managed("default", "plain"), 0), "protocol"),
+            json::parse(R"({"minReaderVersion":1,"minWriterVersion":2})"));
+}
+
 TEST_F(DdlTest, FeaturePropertiesRaiseTheProtocolOfANewTable) {
   Exec("CREATE TABLE dv (a INT) USING DELTA TBLPROPERTIES ('delta.enableDeletionVectors' = true)");
   EXPECT_EQ(Action(Commit(Managed("default", "dv"), 0), "protocol"), json::parse(R"({

@@ -720,12 +720,21 @@ void DdlScan(ClientContext& context, duckdb::TableFunctionInput& input, duckdb::
   output.SetCardinality(count);
 }
 
+// The type name lake registers in DuckDB for a timestamp without time zone: an alias of
+// TIMESTAMP that DDL can tell apart from plain TIMESTAMP.
+constexpr const char* kTimestampNtzAlias = "TIMESTAMP_NTZ";
+
+bool IsTimestampNtzAlias(const LogicalType& type) {
+  return type.HasAlias() && ToLower(type.GetAlias()) == ToLower(kTimestampNtzAlias);
+}
+
 // DuckDB's TIMESTAMP becomes Spark's TIMESTAMP (an instant) in DDL: lake sessions run in UTC,
-// so values read back unchanged, and the table needs no timestampNtz feature.
+// so values read back unchanged, and the table needs no timestampNtz feature. TIMESTAMP_NTZ
+// (the alias above) stays a timestamp without time zone.
 LogicalType SparkTimestamps(const LogicalType& type) {
   switch (type.id()) {
     case duckdb::LogicalTypeId::TIMESTAMP:
-      return LogicalType::TIMESTAMP_TZ;
+      return IsTimestampNtzAlias(type) ? LogicalType::TIMESTAMP : LogicalType::TIMESTAMP_TZ;
     case duckdb::LogicalTypeId::LIST:
       return LogicalType::LIST(SparkTimestamps(duckdb::ListType::GetChildType(type)));
     case duckdb::LogicalTypeId::MAP:
@@ -787,6 +796,11 @@ void RegisterLakeDdl(duckdb::DatabaseInstance& db) {
   duckdb::ExtensionLoader loader(db, "lake");
   loader.RegisterFunction(
       duckdb::TableFunction("lake_ddl", {LogicalType::VARCHAR}, DdlScan, DdlBind, DdlInit));
+  // Spark's TIMESTAMP_NTZ spelled in statements DuckDB parses (CREATE TABLE t (a
+  // TIMESTAMP_NTZ), CAST(x AS TIMESTAMP_NTZ)).
+  LogicalType ntz = LogicalType::TIMESTAMP;
+  ntz.SetAlias(kTimestampNtzAlias);
+  loader.RegisterType(kTimestampNtzAlias, ntz);
 }
 
 void CreateTableFromDuckDb(ClientContext& context, const std::string& schema,

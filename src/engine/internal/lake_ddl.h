@@ -28,12 +28,14 @@ namespace lake::engine::internal {
 
 // Registers lake_ddl(sql): runs one statement ParseSparkDdl accepts, when executed (never at
 // bind, so EXPLAIN changes nothing). Returns for CREATE TABLE (table_name, location, type),
-// for ALTER TABLE (table_name, version), for SHOW TBLPROPERTIES (key, value).
+// for ALTER TABLE (table_name, version), for SHOW TBLPROPERTIES (key, value). Also registers
+// the DuckDB type name TIMESTAMP_NTZ (an alias of TIMESTAMP).
 void RegisterLakeDdl(duckdb::DatabaseInstance& db);
 
 // CREATE TABLE of a DuckDB-parsed statement in lake schema `schema`: DuckDB types are mapped
 // as for CREATE TABLE AS SELECT (data_writer.h DeltaSchemaFor), except that TIMESTAMP means
-// Spark's TIMESTAMP (an instant, Delta timestamp); NOT NULL and CHECK constraints are kept;
+// Spark's TIMESTAMP (an instant, Delta timestamp) and the type TIMESTAMP_NTZ that
+// RegisterLakeDdl adds means timestamp_ntz; NOT NULL and CHECK constraints are kept;
 // DEFAULT, generated columns, PRIMARY KEY, UNIQUE and FOREIGN KEY are refused.
 void CreateTableFromDuckDb(duckdb::ClientContext& context, const std::string& schema,
                            duckdb::BoundCreateTableInfo& info);
