@@ -21,6 +21,7 @@
 #include "delta/internal/log_replay.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
@@ -414,7 +415,8 @@ Status ReplayState::Apply(BatchPosition pos, ActionBatch&& batch) {
     uint32_t slot;
     bool is_add;
   };
-  std::vector<std::vector<Item>> by_shard(kShards);
+  std::vector<Item> items;
+  items.reserve(s.removes.size() + s.adds.size());
   std::string scratch;
   auto key_of = [&](const auto& action, std::vector<std::string>& keys, size_t i,
                     size_t n) -> std::string_view {
@@ -429,17 +431,29 @@ Status ReplayState::Apply(BatchPosition pos, ActionBatch&& batch) {
   };
   for (size_t i = 0; i < s.removes.size(); ++i) {
     uint64_t hash = HashFileKey(key_of(s.removes[i], s.remove_keys, i, s.removes.size()));
-    by_shard[ShardOfHash(hash, kShardBits)].push_back({hash, static_cast<uint32_t>(i), false});
+    items.push_back({hash, static_cast<uint32_t>(i), false});
   }
   for (size_t i = 0; i < s.adds.size(); ++i) {
     uint64_t hash = HashFileKey(key_of(s.adds[i], s.add_keys, i, s.adds.size()));
-    by_shard[ShardOfHash(hash, kShardBits)].push_back({hash, static_cast<uint32_t>(i), true});
+    items.push_back({hash, static_cast<uint32_t>(i), true});
+  }
+  // Group by shard, keeping each shard's items in batch order (removes, then adds, each in
+  // line order): a counting sort.
+  std::array<uint32_t, kShards + 1> starts{};
+  for (const Item& item : items) ++starts[ShardOfHash(item.hash, kShardBits) + 1];
+  for (size_t sh = 0; sh < kShards; ++sh) starts[sh + 1] += starts[sh];
+  std::vector<Item> grouped(items.size());
+  {
+    std::array<uint32_t, kShards> next;
+    std::copy(starts.begin(), starts.end() - 1, next.begin());
+    for (const Item& item : items) grouped[next[ShardOfHash(item.hash, kShardBits)]++] = item;
   }
   for (size_t sh = 0; sh < kShards; ++sh) {
-    if (by_shard[sh].empty()) continue;
+    if (starts[sh] == starts[sh + 1]) continue;
     Shard& shard = shards_[sh];
     std::lock_guard lock(shard.mu);
-    for (const Item& item : by_shard[sh]) {
+    for (uint32_t k = starts[sh]; k < starts[sh + 1]; ++k) {
+      const Item& item = grouped[k];
       std::string_view key;
       if (item.is_add) {
         key = s.add_keys.empty() || s.add_keys[item.slot].empty()

@@ -246,7 +246,9 @@ Result<std::string> LocalStore::Get(std::string_view key) {
   if (::fstat(fd, &st) != 0) return ErrnoStatus(errno, "cannot stat", path);
   if (S_ISDIR(st.st_mode)) return Status::NotFound(StrCat(path, " is a folder, not an object"));
   std::string out;
-  out.resize(static_cast<size_t>(st.st_size));
+  // One byte of room past st_size, so that the read which finds EOF needs no regrowth (a
+  // regrowth copies the whole file: the log's hot path reads thousands of commits).
+  out.resize(static_cast<size_t>(st.st_size) + 1);
   size_t filled = 0;
   // Read to EOF rather than trusting st_size: objects are immutable, but a Put may have
   // replaced the name; we keep reading the file we opened, whatever its length.
