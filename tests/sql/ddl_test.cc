@@ -454,6 +454,32 @@ TEST_F(DdlTest, CheckConstraintsAreValidatedAndRaiseTheWriterVersion) {
   EXPECT_THAT(ValidateLog(location), IsEmpty());
 }
 
+TEST_F(DdlTest, ColumnMappingThroughAlter) {
+  // Enabling mode 'name' on a table written without mapping: existing columns keep their
+  // names as physical names (the files are read by them), ids 1..3.
+  const std::string location = RegisterBasicAppend("t");
+  Exec("ALTER TABLE t SET TBLPROPERTIES ('delta.columnMapping.mode' = 'name')");
+  std::vector<json> v2 = Commit(location, 2);
+  EXPECT_EQ(Action(v2, "protocol"), json::parse(R"({"minReaderVersion":2,"minWriterVersion":5})"));
+  json schema = json::parse(Action(v2, "metaData")["schemaString"].get<std::string>());
+  EXPECT_EQ(schema["fields"][1]["metadata"],
+            json::parse(R"({"delta.columnMapping.id":2,
+                            "delta.columnMapping.physicalName":"number"})"));
+  EXPECT_EQ(Action(v2, "metaData")["configuration"]["delta.columnMapping.maxColumnId"], "3");
+  EXPECT_EQ(QueryInt("SELECT sum(number)::BIGINT FROM t"), 15);
+
+  // A column added later gets the next id and a fresh physical name.
+  Exec("ALTER TABLE t ADD COLUMNS (note STRING)");
+  json v3 = Action(Commit(location, 3), "metaData");
+  schema = json::parse(v3["schemaString"].get<std::string>());
+  EXPECT_EQ(schema["fields"][3]["metadata"]["delta.columnMapping.id"], 4);
+  EXPECT_THAT(schema["fields"][3]["metadata"]["delta.columnMapping.physicalName"].get<std::string>(),
+              StartsWith("col-"));
+  EXPECT_EQ(v3["configuration"]["delta.columnMapping.maxColumnId"], "4");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM t WHERE note IS NULL"), 5);
+  EXPECT_THAT(ValidateLog(location), IsEmpty());
+}
+
 TEST_F(DdlTest, AddConstraintConflictsWithAnAppendThatLandedAfterTheCheck) {
   const std::string location = RegisterBasicAppend("t");
   // Right before ADD CONSTRAINT claims version 2, another writer appends a copy of version
