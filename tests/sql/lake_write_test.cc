@@ -19,6 +19,7 @@
 #include "delta/protocol_validator.h"
 #include "delta/transaction.h"
 #include "engine/delta_engine.h"
+#include "engine/internal/ctas_clauses.h"
 #include "sql/lakehouse.h"
 #include "status_matchers.h"
 #include "storage/object_store.h"
@@ -350,6 +351,9 @@ TEST_F(LakeWriteTest, CreateTableAsSelectAndReplace) {
   EXPECT_EQ(Of(actions, "metaData").size(), 1u);
   EXPECT_EQ(Of(actions, "add").size(), 1u);
   EXPECT_EQ(CommitInfo(location, 0)["operation"], "CREATE TABLE AS SELECT");
+  EXPECT_EQ(One("SELECT data_type FROM lake_describe('s', extended := true) "
+                "WHERE col_name = 'Type'"),
+            "MANAGED");
   EXPECT_EQ(One("SELECT sum(id) FROM s"), "6");
   EXPECT_EQ(One("SELECT label FROM s WHERE id = 3"), "v3");
   EXPECT_EQ(One("SELECT sum(id) FROM " + ReadParquet(location)), "6");
@@ -367,6 +371,45 @@ TEST_F(LakeWriteTest, CreateTableAsSelectAndReplace) {
   r = Query("CREATE TABLE h AS SELECT 1::HUGEINT AS big");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("big (HUGEINT)"));
+  // A managed table: DROP TABLE removes its folder.
+  ASSERT_OK(Query("DROP TABLE s").status());
+  EXPECT_FALSE(fs::exists(location));
+}
+
+TEST_F(LakeWriteTest, CtasClausesFromAFrontEndPartitionAndPlaceTheTable) {
+  const std::string location = (root_ / "data" / "ext").string();
+  engine::internal::CtasClauses clauses;
+  clauses.location = location;
+  clauses.partition_columns = {"p"};
+  clauses.properties = {{"delta.appendOnly", "true"}};
+  int asked = 0;
+  engine::internal::SetCtasClausesForTesting(
+      [&](const std::string& schema, const std::string& table)
+          -> std::optional<engine::internal::CtasClauses> {
+        if (schema != "default" || table != "e" || asked++ > 0) return std::nullopt;
+        return clauses;
+      });
+  auto created =
+      Query("CREATE TABLE e AS SELECT i::INT AS v, 'p' || (i % 2) AS p FROM range(4) r(i)");
+  engine::internal::SetCtasClausesForTesting(nullptr);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto metadata = Of(Actions(location, 0), "metaData");
+  ASSERT_EQ(metadata.size(), 1u);
+  EXPECT_EQ(metadata[0]["partitionColumns"], Json::array({"p"}));
+  EXPECT_EQ(metadata[0]["configuration"]["delta.appendOnly"], "true");
+  EXPECT_EQ(CommitInfo(location, 0)["operationParameters"]["partitionBy"], R"(["p"])");
+  EXPECT_EQ(One("SELECT data_type FROM lake_describe('e', extended := true) "
+                "WHERE col_name = 'Type'"),
+            "EXTERNAL");
+  EXPECT_EQ(One("SELECT string_agg(p || ':' || v, ',' ORDER BY v) FROM e"), "p0:0,p1:1,p0:2,p1:3");
+  EXPECT_TRUE(fs::exists(fs::path(location) / "p=p0"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+  // Without clauses, a CTAS of that name is a plain managed one.
+  ASSERT_OK(Query("DROP TABLE e").status());
+  ASSERT_OK(Query("CREATE TABLE e AS SELECT 1 AS x").status());
+  EXPECT_EQ(One("SELECT data_type FROM lake_describe('e', extended := true) "
+                "WHERE col_name = 'Type'"),
+            "MANAGED");
 }
 
 TEST_F(LakeWriteTest, MetadataChangeByAnotherSessionFailsTheCommitWithConflict) {
@@ -395,6 +438,36 @@ TEST_F(LakeWriteTest, CommitsCheckpointWhenTheIntervalSaysSo) {
   EXPECT_TRUE(fs::exists(fs::path(location) / "_delta_log" / "_last_checkpoint"));
   ASSERT_OK(Query("INSERT INTO t VALUES (3, 'c')").status());
   EXPECT_EQ(One("SELECT sum(id) FROM t"), "6");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, ColumnMappedStructTableWritesPhysicalNamesAndFieldIds) {
+  std::string location = CreateTable(
+      "m",
+      R"({"type":"struct","fields":[)"
+      R"({"name":"id","type":"long","nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":1,"delta.columnMapping.physicalName":"col-id1"}},)"
+      R"({"name":"s","type":{"type":"struct","fields":[)"
+      R"({"name":"a","type":"integer","nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":3,"delta.columnMapping.physicalName":"col-a3"}},)"
+      R"({"name":"b","type":"string","nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":4,"delta.columnMapping.physicalName":"col-b4"}}]},)"
+      R"("nullable":true,"metadata":{)"
+      R"("delta.columnMapping.id":2,"delta.columnMapping.physicalName":"col-s2"}}]})",
+      {}, {{"delta.columnMapping.mode", "name"}, {"delta.columnMapping.maxColumnId", "4"}});
+  EXPECT_EQ(One("INSERT INTO m VALUES (7, {'a': 1, 'b': 'x'}), (8, NULL)"), "2");
+  EXPECT_EQ(One("SELECT s.b FROM m WHERE id = 7"), "x");
+  EXPECT_EQ(One("SELECT count(*) FROM m WHERE s IS NULL"), "1");
+  // The files hold physical names and the field ids of the schema.
+  const std::string file = LiveFiles(location).at(0);
+  EXPECT_EQ(One("SELECT string_agg(name || ':' || coalesce(field_id::VARCHAR, '-'), ',' ORDER BY "
+                "name) FROM parquet_schema('" + file + "') WHERE name <> 'duckdb_schema'"),
+            "col-a3:3,col-b4:4,col-id1:1,col-s2:2");
+  EXPECT_EQ(One("SELECT \"col-s2\".\"col-b4\" FROM read_parquet('" + file +
+                "') WHERE \"col-id1\" = 7"),
+            "x");
+  Json stats = Json::parse(Of(Actions(location, 1), "add").at(0)["stats"].get<std::string>());
+  EXPECT_EQ(stats["minValues"]["col-s2"]["col-a3"], 1);
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 

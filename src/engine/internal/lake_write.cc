@@ -483,7 +483,52 @@ std::vector<LogicalType> SourceTypes(duckdb::PhysicalOperator& plan) {
   return out;
 }
 
+// The stashed CTAS clauses of one client, by "schema.table" (lower case).
+struct CtasClausesState final : duckdb::ClientContextState {
+  std::mutex mu;
+  std::map<std::string, CtasClauses> by_table;
+};
+constexpr const char* kCtasClausesKey = "lake_ctas_clauses";
+
+std::function<std::optional<CtasClauses>(const std::string&, const std::string&)>&
+CtasClausesForTesting() {
+  static auto* fn =
+      new std::function<std::optional<CtasClauses>(const std::string&, const std::string&)>();
+  return *fn;
+}
+
+std::optional<CtasClauses> TakeCtasClauses(ClientContext& context, const std::string& schema,
+                                           const std::string& table) {
+  const std::string key = StrCat(ToLower(schema), ".", ToLower(table));
+  auto state = context.registered_state->Get<CtasClausesState>(kCtasClausesKey);
+  if (!state) {
+    if (CtasClausesForTesting()) return CtasClausesForTesting()(schema, table);
+    return std::nullopt;
+  }
+  std::lock_guard lock(state->mu);
+  auto it = state->by_table.find(key);
+  if (it == state->by_table.end()) {
+    if (CtasClausesForTesting()) return CtasClausesForTesting()(schema, table);
+    return std::nullopt;
+  }
+  CtasClauses out = std::move(it->second);
+  state->by_table.erase(it);
+  return out;
+}
+
 }  // namespace
+
+void SetCtasClausesForTesting(
+    std::function<std::optional<CtasClauses>(const std::string&, const std::string&)> fn) {
+  CtasClausesForTesting() = std::move(fn);
+}
+
+void StashCtasClauses(ClientContext& context, const std::string& schema, const std::string& table,
+                      CtasClauses clauses) {
+  auto state = context.registered_state->GetOrCreate<CtasClausesState>(kCtasClausesKey);
+  std::lock_guard lock(state->mu);
+  state->by_table[StrCat(ToLower(schema), ".", ToLower(table))] = std::move(clauses);
+}
 
 duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
                                          duckdb::PhysicalPlanGenerator& planner,
@@ -567,6 +612,8 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     const std::string& schema_name, const std::optional<DirectoryTable>& existing) {
   auto& base = op.info->Base();
   const std::string display = StrCat(schema_name, ".", ToLower(base.table));
+  const CtasClauses clauses =
+      TakeCtasClauses(context, schema_name, base.table).value_or(CtasClauses{});
   duckdb::vector<std::string> names;
   std::vector<ResultColumn> columns;
   for (const auto& column : base.columns.Logical()) {
@@ -583,8 +630,21 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
   WriteTarget write;
   write.display_name = display;
   write.directory = directory;
-  delta::Metadata metadata =
-      delta::NewTableMetadata(SchemaJson(query_schema.schema), {}, {}, NowMs());
+  delta::StringMap configuration;
+  for (const auto& [key, value] : clauses.properties) configuration[key] = value;
+  std::vector<std::string> partition_columns;
+  for (const std::string& p : clauses.partition_columns) {
+    const delta::StructField* field = delta::FindField(query_schema.schema, p);
+    if (field == nullptr) {
+      ThrowStatus(Status::InvalidArgument(StrCat("CREATE TABLE ", display, ": partition column ",
+                                                 p, " is not a column of the query"))
+                      .WithHint("PARTITIONED BY names columns the AS SELECT query returns"));
+    }
+    partition_columns.push_back(field->name);
+  }
+  delta::Metadata metadata = delta::NewTableMetadata(
+      SchemaJson(query_schema.schema), partition_columns, configuration, NowMs());
+  if (!clauses.comment.empty()) metadata.description = clauses.comment;
   SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
   if (existing) {
     write.location = existing->location;
@@ -600,16 +660,22 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     metadata.id = read.snapshot->metadata().id;  // the same table, replaced
     write.operation = "CREATE OR REPLACE TABLE AS SELECT";
   } else {
-    write.location = ValueOrThrow(directory->ManagedLocation(schema_name, base.table));
+    write.location = clauses.location.empty()
+                         ? ValueOrThrow(directory->ManagedLocation(schema_name, base.table))
+                         : clauses.location;
     write.read_version = -1;
     NewTable table;
     table.schema = schema_name;
     table.name = base.table;
+    table.location = clauses.location;  // empty: managed
+    table.comment = clauses.comment;
     write.register_as = table;
     write.operation = "CREATE TABLE AS SELECT";
   }
-  write.operation_parameters = StrCat("{\"isManaged\":\"", existing ? (existing->is_managed ? "true" : "false") : "true",
-                                      "\",\"partitionBy\":\"[]\"}");
+  const bool is_managed = existing ? existing->is_managed : clauses.location.empty();
+  write.operation_parameters =
+      StrCat("{\"isManaged\":\"", is_managed ? "true" : "false",
+             "\",\"partitionBy\":", PartitionByJson(partition_columns), "}");
   write.new_metadata = metadata;
   write.txn = TxnSetting(context);
   WriteOptions options = ValueOrThrow(WriteOptionsFor(metadata));
@@ -637,8 +703,9 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
       return committed.status().WithContext(StrCat("commit to table ", pending->display_name));
     }
     if (pending->register_as) {
-      NewTable table = *pending->register_as;
-      table.location = pending->location;
+      // register_as.location is empty for a managed table (the directory places it where
+      // ManagedLocation said), else the external location written to.
+      const NewTable& table = *pending->register_as;
       Result<DirectoryTable> registered = pending->directory->RegisterTable(table);
       if (!registered.ok()) {
         return registered.status().WithContext(

@@ -21,6 +21,7 @@
 #include "delta/actions.h"
 #include "delta/snapshot.h"
 #include "delta/transaction.h"
+#include "engine/internal/ctas_clauses.h"
 #include "engine/internal/duckdb_pch.h"
 #include "engine/internal/snapshot_cache.h"
 #include "engine/table_directory.h"
@@ -113,6 +114,11 @@ duckdb::PhysicalOperator& PlanLakeInsert(duckdb::ClientContext& context,
                                          duckdb::LogicalInsert& op,
                                          duckdb::optional_ptr<duckdb::PhysicalOperator> plan,
                                          const InsertTarget& target);
+
+// Stashes the Spark clauses (ctas_clauses.h) of the next CTAS of schema.table planned on
+// `context`; PlanLakeCreateTableAs takes them.
+void StashCtasClauses(duckdb::ClientContext& context, const std::string& schema,
+                      const std::string& table, CtasClauses clauses);
 
 // Plans CREATE [OR REPLACE] TABLE schema.name AS SELECT (LakeCatalog::PlanCreateTableAs).
 // `existing`: the table registered under that name (REPLACE, or IF NOT EXISTS).
