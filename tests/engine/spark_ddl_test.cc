@@ -178,6 +178,16 @@ TEST(SparkDdl, AlterForms) {
   EXPECT_THAT(ErrorOf("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0"), HasSubstr("')' closing"));
 }
 
+TEST(SparkDdl, PathReferencesNameTablesByLocation) {
+  CreateTableSpec create = Create("CREATE TABLE delta.`/data/it's` (a INT) USING DELTA");
+  EXPECT_EQ(create.path, "/data/it's");
+  EXPECT_EQ(create.table, "delta.`/data/it's`");
+  AlterTableSpec alter = Alter("ALTER TABLE delta.`/d` SET TBLPROPERTIES ('a' = 'b')");
+  EXPECT_EQ(alter.path, "/d");
+  // A backquoted name that is not after `delta.` stays a name.
+  EXPECT_EQ(Alter("ALTER TABLE s.`t` SET TBLPROPERTIES ('a' = 'b')").path, std::nullopt);
+}
+
 TEST(SparkDdl, ShowTblProperties) {
   DdlParse p = ParseSparkDdl("SHOW TBLPROPERTIES lake.s.t ('delta.appendOnly')");
   ASSERT_EQ(p.kind, DdlParse::Kind::kParsed) << p.error;

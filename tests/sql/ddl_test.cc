@@ -535,6 +535,32 @@ TEST_F(DdlTest, ExternalTableAtANewLocation) {
   EXPECT_TRUE(fs::exists(location + "/_delta_log/00000000000000000000.json"));  // data stays
 }
 
+TEST_F(DdlTest, PathTablesNeedNoName) {
+  const std::string location = (root_ / "data" / "p").string();
+  const std::string ref = "delta.`" + location + "`";
+  Exec("CREATE TABLE " + ref + " (a INT, b STRING) USING DELTA PARTITIONED BY (b)");
+  EXPECT_THAT(ValidateLog(location), IsEmpty());
+  json v0 = Action(Commit(location, 0), "commitInfo");
+  EXPECT_EQ(v0["operation"], "CREATE TABLE");
+  EXPECT_EQ(v0["operationParameters"]["isManaged"], "false");
+  EXPECT_THAT(Rows("SHOW TABLES"), IsEmpty());  // no name was registered
+
+  Exec("ALTER TABLE " + ref + " ADD COLUMNS (c DOUBLE)");
+  Exec("ALTER TABLE " + ref + " ADD CONSTRAINT pos CHECK (a > 0)");
+  EXPECT_THAT(Rows("SHOW TBLPROPERTIES " + ref),
+              ElementsAre("delta.constraints.pos|a > 0", "delta.minReaderVersion|1",
+                          "delta.minWriterVersion|3"));
+  EXPECT_THAT(Rows("SELECT column_name FROM (DESCRIBE SELECT * FROM " + ref + ")"),
+              ElementsAre("a", "b", "c"));
+
+  Exec("CREATE TABLE IF NOT EXISTS " + ref + " (z INT) USING DELTA");  // exists: no commit
+  EXPECT_FALSE(fs::exists(location + "/_delta_log/00000000000000000003.json"));
+  auto mismatch = Query("CREATE TABLE " + ref + " (z INT) USING DELTA");
+  EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument) << mismatch.status();
+  EXPECT_THAT(mismatch.status().message(), HasSubstr("does not match the existing schema"));
+  EXPECT_THAT(ValidateLog(location), IsEmpty());
+}
+
 TEST_F(DdlTest, DuckDbIfNotExistsAndOrReplace) {
   Exec("CREATE TABLE t (a INTEGER)");
   Exec("CREATE TABLE IF NOT EXISTS t (b VARCHAR)");

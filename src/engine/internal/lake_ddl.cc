@@ -329,13 +329,8 @@ struct CreateOutcome {
   bool is_managed = false;
 };
 
-Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
-                                               const CreateTableSpec& spec) {
-  LAKE_ASSIGN_OR_RETURN(TableDirectory * directory, LakeDirectory(context));
-  LAKE_ASSIGN_OR_RETURN(LakeTableName name, ResolveLakeTableName(context, spec.table));
-  const std::string qualified = Qualified(name);
-  const std::string what = StrCat(spec.or_replace ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ",
-                                  qualified);
+// Refusals that do not depend on the catalog.
+Status CheckCreateForm(const CreateTableSpec& spec, const std::string& what) {
   if (spec.as_query) {
     return Status::NotSupported(StrCat(what, " ... AS SELECT with Spark table clauses (USING, "
                                              "LOCATION, PARTITIONED BY, TBLPROPERTIES, COMMENT)"))
@@ -345,6 +340,53 @@ Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
   if (spec.or_replace && spec.if_not_exists) {
     return Status::InvalidArgument(StrCat(what, ": OR REPLACE and IF NOT EXISTS exclude each other"));
   }
+  return Status::OK();
+}
+
+// CREATE TABLE delta.`/path` ...: a table at a location with no name, so no catalog either.
+Result<std::optional<CreateOutcome>> RunCreateAtPath(ClientContext& context,
+                                                     const CreateTableSpec& spec) {
+  const std::string what =
+      StrCat(spec.or_replace ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ", spec.table);
+  LAKE_RETURN_IF_ERROR(CheckCreateForm(spec, what));
+  if (spec.location) {
+    return Status::InvalidArgument(StrCat(what, ": a path table takes no LOCATION"))
+        .WithHint("name the table (CREATE TABLE t ... LOCATION '<path>'), or drop LOCATION");
+  }
+  const std::string location = NormalizeLocation(*spec.path);
+  const CreateOutcome outcome{spec.table, location, false};
+  Result<CachedTable> cached = CacheOf(context).Latest(location);
+  if (cached.ok()) {
+    if (spec.if_not_exists) return std::optional<CreateOutcome>();
+    if (spec.or_replace) {
+      LAKE_RETURN_IF_ERROR(ReplaceTable(context, spec, what, *cached, false).status());
+    } else {
+      // As Spark: an existing table with the declared schema is "created" already.
+      LAKE_RETURN_IF_ERROR(CheckMatchesExisting(spec, what, *cached->snapshot));
+    }
+    return std::optional<CreateOutcome>(outcome);
+  }
+  if (!spec.columns) {
+    return Status::InvalidArgument(StrCat(what, ": creating a table needs a column list"));
+  }
+  Result<delta::CommitResult> created = CommitNewTable(context, spec, what, location, false);
+  if (!created.ok() && created.status().code() == StatusCode::kAlreadyExists) {
+    return created.status().WithContext(
+        StrCat("the existing table does not load (", cached.status().message(), ")"));
+  }
+  LAKE_RETURN_IF_ERROR(created.status());
+  return std::optional<CreateOutcome>(outcome);
+}
+
+Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
+                                               const CreateTableSpec& spec) {
+  if (spec.path) return RunCreateAtPath(context, spec);
+  LAKE_ASSIGN_OR_RETURN(TableDirectory * directory, LakeDirectory(context));
+  LAKE_ASSIGN_OR_RETURN(LakeTableName name, ResolveLakeTableName(context, spec.table));
+  const std::string qualified = Qualified(name);
+  const std::string what = StrCat(spec.or_replace ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ",
+                                  qualified);
+  LAKE_RETURN_IF_ERROR(CheckCreateForm(spec, what));
   LAKE_ASSIGN_OR_RETURN(std::optional<DirectorySchema> schema, directory->FindSchema(name.schema));
   if (!schema) {
     return Status::NotFound(StrCat(what, ": schema ", name.schema, " does not exist in catalog lake"))
@@ -440,14 +482,27 @@ std::string FormatRow(const std::vector<std::string>& names, const duckdb::vecto
   return StrJoin(parts, ", ");
 }
 
+// The table an ALTER or SHOW names: by name through the catalog, or delta.`/path`.
+struct Target {
+  std::string display;  // schema.table or delta.`/path`
+  std::string location;
+};
+
+Result<Target> ResolveTarget(ClientContext& context, const std::string& table,
+                             const std::optional<std::string>& path) {
+  if (path) return Target{table, NormalizeLocation(*path)};
+  LAKE_ASSIGN_OR_RETURN(DirectoryTable found, FindLakeTable(context, table));
+  return Target{StrCat(found.schema, ".", found.name), found.location};
+}
+
 struct AlterOutcome {
   std::string table;
   delta::Version version = 0;
 };
 
 Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec) {
-  LAKE_ASSIGN_OR_RETURN(DirectoryTable table, FindLakeTable(context, spec.table));
-  const std::string qualified = StrCat(table.schema, ".", table.name);
+  LAKE_ASSIGN_OR_RETURN(Target table, ResolveTarget(context, spec.table, spec.path));
+  const std::string& qualified = table.display;
   const std::string what = StrCat("ALTER TABLE ", qualified);
   Result<CachedTable> cached = CacheOf(context).Latest(table.location);
   if (!cached.ok()) return cached.status().WithContext(what);
@@ -616,8 +671,8 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
 // SHOW TBLPROPERTIES
 
 Result<Rows> ShowTblProperties(ClientContext& context, const ShowTblPropertiesSpec& spec) {
-  LAKE_ASSIGN_OR_RETURN(DirectoryTable table, FindLakeTable(context, spec.table));
-  const std::string qualified = StrCat(table.schema, ".", table.name);
+  LAKE_ASSIGN_OR_RETURN(Target table, ResolveTarget(context, spec.table, spec.path));
+  const std::string& qualified = table.display;
   Result<CachedTable> cached = CacheOf(context).Latest(table.location);
   if (!cached.ok()) return cached.status().WithContext(StrCat("SHOW TBLPROPERTIES ", qualified));
   const delta::Snapshot& snap = *cached->snapshot;

@@ -20,6 +20,7 @@ struct Token {
   TokKind kind;
   size_t begin = 0, end = 0;
   std::string value;  // unquoted text of strings/identifiers; raw text otherwise
+  bool backquoted = false;
 };
 
 struct SyntaxError {
@@ -46,6 +47,7 @@ std::variant<std::vector<Token>, size_t> Tokenize(std::string_view s) {
       i = close + 2;
     } else if (c == '\'' || c == '"' || c == '`') {
       Token t{c == '\'' ? TokKind::kString : TokKind::kQuotedIdent, i, i, ""};
+      t.backquoted = c == '`';
       size_t j = i + 1;
       bool closed = false;
       while (j < s.size()) {
@@ -156,6 +158,28 @@ class Parser {
     }
     if (text.empty()) return std::nullopt;
     return text;
+  }
+
+  // delta.`/path` at i: the path.
+  std::optional<std::string> PathRef(size_t& i) const {
+    if (!(Word(i, "delta") && Punct(i + 1, '.') && i + 2 < t_.size() &&
+          t_[i + 2].kind == TokKind::kQuotedIdent && t_[i + 2].backquoted)) {
+      return std::nullopt;
+    }
+    i += 3;
+    return t_[i - 1].value;
+  }
+
+  // A table name or delta.`/path`; sets `table` (and `path` for a path).
+  bool TableRef(size_t& i, std::string& table, std::optional<std::string>& path) const {
+    if ((path = PathRef(i))) {
+      table = StrCat("delta.`", *path, "`");
+      return true;
+    }
+    std::optional<std::string> name = TableName(i);
+    if (!name) return false;
+    table = *name;
+    return true;
   }
 
   std::optional<std::string> Name(size_t& i) const {
@@ -422,11 +446,10 @@ class Parser {
       spec.if_not_exists = true;
       i += 3;
     }
-    std::optional<std::string> name = TableName(i);
-    if (!name) return std::monostate{};  // not a table name: DuckDB's error stands
+    // Not a table name: DuckDB's error stands.
+    if (!TableRef(i, spec.table, spec.path)) return std::monostate{};
     const int ours = IsOurCreate(i);
     if (ours == 0) return std::monostate{};
-    spec.table = *name;
     if (Punct(i, '(')) {
       auto columns = ParseColumnList(i);
       if (auto* e = std::get_if<SyntaxError>(&columns)) {
@@ -485,9 +508,7 @@ class Parser {
   std::variant<std::monostate, DdlStatement, SyntaxError> ParseAlter() {
     size_t i = 2;
     AlterTableSpec spec;
-    std::optional<std::string> name = TableName(i);
-    if (!name) return std::monostate{};
-    spec.table = *name;
+    if (!TableRef(i, spec.table, spec.path)) return std::monostate{};
     using Kind = AlterTableSpec::Kind;
     if (Word(i, "add") && (Word(i + 1, "columns") || Word(i + 1, "column"))) {
       i += 2;
@@ -572,9 +593,7 @@ class Parser {
   std::variant<std::monostate, DdlStatement, SyntaxError> ParseShow() {
     size_t i = 2;
     ShowTblPropertiesSpec spec;
-    std::optional<std::string> name = TableName(i);
-    if (!name) return Expected("a table name", i);
-    spec.table = *name;
+    if (!TableRef(i, spec.table, spec.path)) return Expected("a table name or delta.`/path`", i);
     if (Punct(i, '(')) {
       auto keys = ParseProperties(i, /*with_values=*/false);
       if (auto* e = std::get_if<SyntaxError>(&keys)) return *e;

@@ -3,7 +3,8 @@
 // text in, structs out: no DuckDB types, so the grammar is unit-tested without a database
 // (tests/engine/spark_ddl_test.cc). lake_ddl.h runs what this parses.
 //
-// Grammar (keywords case-insensitive; names are words, "quoted" or `backquoted`):
+// Grammar (keywords case-insensitive; names are words, "quoted" or `backquoted`; wherever a
+// table name goes, delta.`/path` names the table at that location instead):
 //   CREATE [OR REPLACE] TABLE [IF NOT EXISTS] name [( column, ... )]
 //       { USING DELTA | LOCATION 'path' | COMMENT 'text' | PARTITIONED BY (name, ...)
 //       | TBLPROPERTIES (property, ...) } ... [AS query]
@@ -48,6 +49,7 @@ struct ColumnSpec {
 
 struct CreateTableSpec {
   std::string table;  // as written: t, s.t or lake.s.t (quotes kept for quoted parts)
+  std::optional<std::string> path;  // delta.`/path`: the table at a location, with no name
   bool or_replace = false;
   bool if_not_exists = false;
   std::optional<std::vector<ColumnSpec>> columns;  // nullopt: no column list
@@ -66,6 +68,7 @@ struct AlterTableSpec {
     kAddConstraint, kDropConstraint,
   };
   std::string table;
+  std::optional<std::string> path;  // delta.`/path`
   Kind kind = Kind::kAddColumns;
   std::vector<ColumnSpec> columns;  // kAddColumns
   std::string column;               // kSetNotNull / kDropNotNull
@@ -79,6 +82,7 @@ struct AlterTableSpec {
 
 struct ShowTblPropertiesSpec {
   std::string table;
+  std::optional<std::string> path;  // delta.`/path`
   std::optional<std::string> key;
 };
 
