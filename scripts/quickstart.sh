@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is needed, builds lake, and runs its main job on
 # the bundled sample Delta table (examples/sample_table): a query, the table's history, and
-# time travel to an older version.
+# time travel to an older version. Then it creates a table of its own in a fresh lake home
+# (build/quickstart-home): create, insert, query, history.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,5 +17,16 @@ run sql "SELECT count(*) AS orders_at_v0 FROM delta.\`$table\` VERSION AS OF 0"
 run sql "SELECT count(*) AS orders_on_jan_2 FROM delta.\`$table\` TIMESTAMP AS OF '2025-01-02 12:00:00'"
 run sql "SELECT count(*) AS orders_now FROM delta.\`$table\`"
 run table detail "$table"
+
+# Writing: a managed table in a lake home of its own (recreated on every run).
+home="$root/build/quickstart-home"
+rm -rf "$home"
+export LAKE_HOME="$home"
+run sql "CREATE TABLE sales (id BIGINT, city STRING, amount DECIMAL(10,2), day DATE) USING DELTA PARTITIONED BY (day)"
+run sql "INSERT INTO sales VALUES (1, 'Paris', 10.50, DATE '2025-01-01'), (2, 'Oslo', 7.25, DATE '2025-01-01')"
+run sql "INSERT INTO sales SELECT i, 'Rome', i * 1.5, DATE '2025-01-02' FROM range(3, 10) t(i)"
+run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP BY day ORDER BY day"
+run table history sales
+run sql "SELECT count(*) AS orders_at_v1 FROM sales VERSION AS OF 1"
 echo
 echo "Next: build/lake shell   (interactive SQL; .help for commands)"
