@@ -471,5 +471,19 @@ TEST_F(LakeWriteTest, ColumnMappedStructTableWritesPhysicalNamesAndFieldIds) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
+TEST_F(LakeWriteTest, ConcurrentBlindAppendsBothCommit) {
+  std::string location = CreateTable("t", kIdName);
+  auto other = NewSession();
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a')").status());  // pins version 0
+  ASSERT_OK(other->Query("INSERT INTO t VALUES (2, 'b')").status());  // commits version 1
+  ASSERT_OK(Query("COMMIT").status());  // loses version 1, checks it, lands as version 2
+  EXPECT_TRUE(HasCommit(location, 2));
+  EXPECT_EQ(Of(Actions(location, 2), "add").size(), 1u);
+  EXPECT_EQ(CommitInfo(location, 2)["readVersion"], 0);
+  EXPECT_EQ(One("SELECT string_agg(name, ',' ORDER BY id) FROM t"), "a,b");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
 }  // namespace
 }  // namespace lake::sql
