@@ -485,5 +485,18 @@ TEST_F(LakeWriteTest, ConcurrentBlindAppendsBothCommit) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
+TEST_F(LakeWriteTest, UnsupportedFormsAreRefusedAndEmptyInsertsWriteNoFile) {
+  std::string location = CreateTable("t", kIdName);
+  auto r = Query("INSERT INTO t VALUES (1, 'a') RETURNING id");
+  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("RETURNING"));
+  r = Query("INSERT INTO t VALUES (1, 'a') ON CONFLICT DO NOTHING");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(One("INSERT INTO t SELECT * FROM t WHERE id < 0"), "0");
+  EXPECT_EQ(ParquetFilesOnDisk(location), 0);
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "0");  // and the instance still answers
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
 }  // namespace
 }  // namespace lake::sql
