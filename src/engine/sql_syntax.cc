@@ -38,7 +38,10 @@
 #include "duckdb/parser/tableref/table_function_ref.hpp"
 #include "duckdb/planner/operator_extension.hpp"
 #include "engine/internal/duckdb_pch.h"
+#include "engine/internal/errors.h"
 #include "engine/internal/inspect.h"
+#include "engine/internal/lake_catalog.h"
+#include "engine/internal/lake_write.h"
 #include "engine/internal/register.h"
 #include "engine/internal/sql_rewrite.h"
 
@@ -47,19 +50,28 @@ namespace {
 
 constexpr const char* kStateKey = "lake_sql";
 
+// A Spark CTAS's clauses DuckDB's CTAS cannot carry (sql_rewrite.h), for the catalog.
+struct CtasParts {
+  std::string table;
+  CtasClauses clauses;
+};
+
 // The rewritten SQL of one statement, from parse to plan.
 struct LakeParseData final : duckdb::ParserExtensionParseData {
-  explicit LakeParseData(std::string sql_p) : sql(std::move(sql_p)) {}
+  LakeParseData(std::string sql_p, std::optional<CtasParts> ctas_p)
+      : sql(std::move(sql_p)), ctas(std::move(ctas_p)) {}
   duckdb::unique_ptr<duckdb::ParserExtensionParseData> Copy() const override {
-    return duckdb::make_uniq<LakeParseData>(sql);
+    return duckdb::make_uniq<LakeParseData>(sql, ctas);
   }
   std::string ToString() const override { return sql; }
   std::string sql;
+  std::optional<CtasParts> ctas;
 };
 
 // Carries the rewritten SQL from LakePlan to LakeBind (steps 3-4 above).
 struct LakeSqlState final : duckdb::ClientContextState {
   std::optional<std::string> pending_sql;
+  std::optional<CtasParts> pending_ctas;
 };
 
 duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
@@ -76,8 +88,10 @@ duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
     case SqlRewrite::Kind::kRewritten:
       break;
   }
+  std::optional<CtasParts> ctas;
+  if (rewrite.ctas_table) ctas = CtasParts{*rewrite.ctas_table, std::move(rewrite.ctas_clauses)};
   return duckdb::ParserExtensionParseResult(
-      duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql)));
+      duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql), std::move(ctas)));
 }
 
 duckdb::ParserExtensionPlanResult LakePlan(
@@ -89,6 +103,7 @@ duckdb::ParserExtensionPlanResult LakePlan(
   }
   auto state = context.registered_state->GetOrCreate<LakeSqlState>(kStateKey);
   state->pending_sql = std::move(data->sql);
+  state->pending_ctas = std::move(data->ctas);
   // Deliberate: hands the statement to LakeBind through the Planner (header comment, (3)).
   throw duckdb::BinderException("lake: statement is bound by lake's operator extension");
 }
@@ -139,6 +154,8 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
   if (!state || !state->pending_sql) return {};
   std::string sql = std::move(*state->pending_sql);
   state->pending_sql.reset();
+  std::optional<CtasParts> ctas = std::move(state->pending_ctas);
+  state->pending_ctas.reset();
 
   duckdb::ParserOptions options = context.GetParserOptions();
   options.extensions = nullptr;  // the rewrite is plain DuckDB SQL; never loop back to us
@@ -159,7 +176,17 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
         "AS OF is not supported yet; write it with delta_scan('path', version := n) instead:\n%s",
         sql);
   }
-  return binder.Bind(rewritten);
+  duckdb::BoundStatement bound = binder.Bind(rewritten);
+  if (ctas) {
+    // Stashed only once the CTAS bound: a statement that fails to bind leaves nothing
+    // behind for a later CTAS of the same name. PlanLakeCreateTableAs takes them.
+    LakeTableName name = ValueOrThrow(ResolveLakeTableName(context, ctas->table));
+    if (!ctas->clauses.location.empty()) {
+      ctas->clauses.location = NormalizeLocation(ctas->clauses.location);
+    }
+    StashCtasClauses(context, name.schema, name.name, std::move(ctas->clauses));
+  }
+  return bound;
 }
 
 class LakeOperatorExtension final : public duckdb::OperatorExtension {

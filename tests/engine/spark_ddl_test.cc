@@ -114,7 +114,9 @@ TEST(SparkDdl, WhichCreateStatementsAreOurs) {
   CreateTableSpec registered = Create("CREATE TABLE t LOCATION '/d'");
   EXPECT_FALSE(registered.columns.has_value());
   EXPECT_TRUE(Create("CREATE OR REPLACE TABLE t (a INT) USING delta").or_replace);
-  EXPECT_TRUE(Create("CREATE TABLE t USING DELTA AS SELECT 1").as_query);
+  CreateTableSpec ctas = Create("CREATE TABLE t USING DELTA AS SELECT 1");
+  EXPECT_TRUE(ctas.as_query);
+  EXPECT_EQ(ctas.query_begin, 30u);  // "SELECT 1"
   // AS SELECT with no Spark clause before it (e.g. a delta.`path` DuckDB rejected): not ours.
   EXPECT_EQ(ParseSparkDdl("CREATE TABLE t AS SELECT * FROM x USING SAMPLE 10").kind,
             DdlParse::Kind::kNotOurs);
@@ -203,6 +205,26 @@ TEST(SparkDdl, TheParserExtensionHandsDdlToLakeDdl) {
   SqlRewrite bad = RewriteLakeSql("CREATE TABLE t (a INT) USING PARQUET");
   EXPECT_EQ(bad.kind, SqlRewrite::Kind::kError);
   EXPECT_THAT(bad.error, HasSubstr("expected DELTA after USING"));
+}
+
+TEST(SparkDdl, SparkCtasBecomesDuckDbCtasWithItsClausesAside) {
+  SqlRewrite r = RewriteLakeSql(
+      "CREATE OR REPLACE TABLE s.t USING DELTA PARTITIONED BY (p) LOCATION '/d' "
+      "TBLPROPERTIES ('k' = 'v') COMMENT 'c' AS SELECT * FROM delta.`/src` VERSION AS OF 2;");
+  ASSERT_EQ(r.kind, SqlRewrite::Kind::kRewritten) << r.error;
+  EXPECT_EQ(r.sql,
+            "CREATE OR REPLACE TABLE s.t AS SELECT * FROM delta_scan('/src', version := 2)");
+  EXPECT_EQ(r.ctas_table, "s.t");
+  EXPECT_EQ(r.ctas_clauses.location, "/d");
+  EXPECT_THAT(r.ctas_clauses.partition_columns, ElementsAre("p"));
+  EXPECT_THAT(r.ctas_clauses.properties, ElementsAre(Pair("k", "v")));
+  EXPECT_EQ(r.ctas_clauses.comment, "c");
+  // With a column list it stays with lake_ddl, which refuses it.
+  SqlRewrite listed = RewriteLakeSql("CREATE TABLE t (a INT) USING DELTA AS SELECT 1");
+  EXPECT_EQ(listed.ctas_table, std::nullopt);
+  EXPECT_THAT(listed.sql, HasSubstr("lake_ddl("));
+  EXPECT_THAT(RewriteLakeSql("CREATE TABLE t USING DELTA AS").error,
+              HasSubstr("expected a query after AS"));
 }
 
 TEST(SparkDdl, ScriptsDuckDbRefusedGetTheirDdlStatementsReplaced) {

@@ -282,8 +282,9 @@ TEST_F(DdlTest, CreateRefusalsNameTheTable) {
   auto constraint = Query("CREATE TABLE c (a INT) USING DELTA TBLPROPERTIES "
                           "('delta.constraints.x' = 'a > 0')");
   EXPECT_THAT(constraint.status().hint(), HasSubstr("ADD CONSTRAINT"));
-  auto ctas = Query("CREATE TABLE x USING DELTA AS SELECT 1 AS a");
-  EXPECT_EQ(ctas.status().code(), StatusCode::kNotSupported) << ctas.status();
+  auto ctas = Query("CREATE TABLE x (a INT) USING DELTA AS SELECT 1 AS a");
+  EXPECT_EQ(ctas.status().code(), StatusCode::kInvalidArgument) << ctas.status();
+  EXPECT_THAT(ctas.status().message(), HasSubstr("a column list cannot be given with AS SELECT"));
   for (const char* name : {"d", "p", "c", "x"}) EXPECT_FALSE(fs::exists(Managed("default", name)));
 }
 
@@ -559,6 +560,27 @@ TEST_F(DdlTest, PathTablesNeedNoName) {
   EXPECT_EQ(mismatch.status().code(), StatusCode::kInvalidArgument) << mismatch.status();
   EXPECT_THAT(mismatch.status().message(), HasSubstr("does not match the existing schema"));
   EXPECT_THAT(ValidateLog(location), IsEmpty());
+}
+
+TEST_F(DdlTest, SparkCtasClausesReachTheCatalogsCtas) {
+  Exec("CREATE TABLE c USING DELTA PARTITIONED BY (p) TBLPROPERTIES ('owner' = 'ann') "
+       "AS SELECT 1 AS a, 'x' AS p UNION ALL SELECT 2, 'y'");
+  const std::string location = Managed("default", "c");
+  std::vector<json> v0 = Commit(location, 0);
+  json metadata = Action(v0, "metaData");
+  EXPECT_EQ(metadata["partitionColumns"], json::parse(R"(["p"])"));
+  EXPECT_EQ(metadata["configuration"]["owner"], "ann");
+  EXPECT_EQ(Count(v0, "add"), 2);  // one file per partition value
+  EXPECT_THAT(ValidateLog(location), IsEmpty());
+  EXPECT_THAT(Rows("SELECT a, p FROM c ORDER BY a"), ElementsAre("1|x", "2|y"));
+
+  // The query may use lake's forms: a path with time travel (dat/basic_append v0: 3 rows).
+  const std::string source = CopyBasicAppend("src");
+  Exec("CREATE TABLE v0 USING DELTA AS SELECT * FROM delta.`" + source + "` VERSION AS OF 0");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM v0"), 3);
+  auto path = Query("CREATE TABLE delta.`" + (root_ / "data" / "pc").string() +
+                    "` USING DELTA AS SELECT 1 AS a");
+  EXPECT_EQ(path.status().code(), StatusCode::kNotSupported) << path.status();
 }
 
 TEST_F(DdlTest, DuckDbIfNotExistsAndOrReplace) {

@@ -331,11 +331,17 @@ struct CreateOutcome {
 
 // Refusals that do not depend on the catalog.
 Status CheckCreateForm(const CreateTableSpec& spec, const std::string& what) {
+  // CTAS with Spark clauses is planned by the catalog (sql_rewrite.h); what reaches here is
+  // what that cannot take.
+  if (spec.as_query && spec.path) {
+    return Status::NotSupported(StrCat(what, " ... AS SELECT into a path table"))
+        .WithHint("name the table: CREATE TABLE t LOCATION '<path>' AS SELECT ...");
+  }
   if (spec.as_query) {
-    return Status::NotSupported(StrCat(what, " ... AS SELECT with Spark table clauses (USING, "
-                                             "LOCATION, PARTITIONED BY, TBLPROPERTIES, COMMENT)"))
-        .WithHint("write CREATE TABLE t AS SELECT ... without them, or CREATE TABLE t (...) "
-                  "with them and then INSERT INTO t SELECT ...");
+    return Status::InvalidArgument(StrCat(what, ": a column list cannot be given with AS SELECT "
+                                                "(the query's columns define the table)"))
+        .WithHint("drop the column list, or create the table with it and then INSERT INTO "
+                  "t SELECT ...");
   }
   if (spec.or_replace && spec.if_not_exists) {
     return Status::InvalidArgument(StrCat(what, ": OR REPLACE and IF NOT EXISTS exclude each other"));

@@ -496,7 +496,9 @@ class Parser {
         if (auto* e = std::get_if<SyntaxError>(&props)) return *e;
         for (auto& p : std::get<PropertyList>(props)) spec.properties.push_back(std::move(p));
       } else if (Word(i, "as")) {
+        if (AtEnd(i + 1)) return Expected("a query after AS", i + 1);
         spec.as_query = true;
+        spec.query_begin = t_[i + 1].begin;
         i = t_.size();
       } else {
         return Expected("USING, LOCATION, COMMENT, PARTITIONED BY, TBLPROPERTIES or AS", i);

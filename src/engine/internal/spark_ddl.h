@@ -59,7 +59,8 @@ struct CreateTableSpec {
   PropertyList properties;  // TBLPROPERTIES, in the order written
   // CHECK constraints (name, expression) from DuckDB's CREATE TABLE ... CHECK (...).
   PropertyList constraints;
-  bool as_query = false;  // CREATE TABLE ... AS SELECT (not run here)
+  bool as_query = false;  // CREATE TABLE ... AS SELECT (planned by the catalog's CTAS)
+  size_t query_begin = 0;  // as_query: byte offset of the query after AS
 };
 
 struct AlterTableSpec {

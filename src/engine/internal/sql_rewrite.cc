@@ -200,6 +200,11 @@ class Rewriter {
       // lake_ddl parses the same text again and runs it.
       DdlParse ddl = ParseSparkDdl(sql_);
       if (ddl.kind == DdlParse::Kind::kError) return Error({ddl.error, ddl.error_position});
+      const auto* create = std::get_if<CreateTableSpec>(&ddl.statement);
+      if (ddl.kind == DdlParse::Kind::kParsed && create && create->as_query && !create->path &&
+          !create->columns) {
+        return RewriteCtas(*create);
+      }
       if (ddl.kind == DdlParse::Kind::kParsed) {
         SqlRewrite r;
         r.kind = SqlRewrite::Kind::kRewritten;
@@ -329,6 +334,33 @@ class Rewriter {
     if (IsPunct(t_, i, ';')) ++i;
     if (i < t_.size()) return Expected(what, i);
     return std::nullopt;
+  }
+
+  // CREATE TABLE ... <Spark clauses> AS <query>: DuckDB's CTAS plus the clauses. (A column
+  // list or a delta.`/path` target stays with lake_ddl, which refuses them by name.)
+  SqlRewrite RewriteCtas(const CreateTableSpec& spec) const {
+    std::string_view query = sql_.substr(spec.query_begin);
+    while (!query.empty() && (query.back() == ';' || std::isspace(static_cast<unsigned char>(
+                                                         query.back())))) {
+      query.remove_suffix(1);
+    }
+    std::string query_sql(query);
+    SqlRewrite inner = RewriteLakeSql(query);  // delta.`/path`, VERSION AS OF, ... inside
+    if (inner.kind == SqlRewrite::Kind::kError) {
+      inner.error_position += spec.query_begin;
+      return inner;
+    }
+    if (inner.kind == SqlRewrite::Kind::kRewritten) query_sql = inner.sql;
+    SqlRewrite r;
+    r.kind = SqlRewrite::Kind::kRewritten;
+    r.sql = StrCat("CREATE ", spec.or_replace ? "OR REPLACE " : "", "TABLE ",
+                   spec.if_not_exists ? "IF NOT EXISTS " : "", spec.table, " AS ", query_sql);
+    r.ctas_table = spec.table;
+    r.ctas_clauses.location = spec.location.value_or("");
+    r.ctas_clauses.partition_columns = spec.partition_columns;
+    r.ctas_clauses.properties = spec.properties;
+    r.ctas_clauses.comment = spec.comment.value_or("");
+    return r;
   }
 
   // SHOW SCHEMAS / SHOW TABLES [IN|FROM schema] (whole statements).

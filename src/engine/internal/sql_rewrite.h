@@ -22,6 +22,9 @@
 //  (5) Spark DDL (spark_ddl.h: CREATE TABLE with Spark clauses or column syntax, the ALTER
 //      TABLE forms DuckDB rejects, SHOW TBLPROPERTIES), whole statements:
 //                                         -> SELECT * FROM lake_ddl('<the statement>')
+//      CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t <Spark clauses> AS <query>
+//                                         -> CREATE ... TABLE ... t AS <query, rewritten>
+//      with the clauses in SqlRewrite::ctas_clauses.
 //
 // Invariants:
 //  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
@@ -35,8 +38,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "engine/internal/ctas_clauses.h"
 
 namespace lake::engine::internal {
 
@@ -50,6 +56,11 @@ struct SqlRewrite {
   std::string sql;
   std::string error;
   size_t error_position = 0;  // byte offset into the input
+  // CREATE TABLE ... AS SELECT with Spark clauses (USING, PARTITIONED BY, LOCATION,
+  // TBLPROPERTIES, COMMENT): `sql` is DuckDB's plain CTAS of `ctas_table` and these are the
+  // clauses it cannot carry, for the catalog's CTAS planning (lake_write.h StashCtasClauses).
+  std::optional<std::string> ctas_table;
+  CtasClauses ctas_clauses;
 };
 
 // Rewrites one statement (DuckDB hands extensions one statement at a time; a trailing ';'
