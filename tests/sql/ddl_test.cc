@@ -621,6 +621,24 @@ TEST_F(DdlTest, StreamingSessionsRunConstraintStatementsDuckDbCannotParse) {
               ElementsAre("delta.constraints.pos|number > 0"));
 }
 
+TEST_F(DdlTest, ACreatedTableTakesRowsAndKeepsItsConstraints) {
+  Exec("CREATE TABLE t (id INT NOT NULL, name STRING COMMENT 'who') USING DELTA "
+       "PARTITIONED BY (name)");
+  Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  EXPECT_THAT(Rows("SELECT id, name FROM t ORDER BY id"), ElementsAre("1|a", "2|b"));
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM t VERSION AS OF 0"), 0);  // version 0: no rows
+  // NOT NULL from the DDL holds for writes.
+  auto null_id = Query("INSERT INTO t VALUES (NULL, 'c')");
+  EXPECT_EQ(null_id.status().code(), StatusCode::kInvalidArgument) << null_id.status();
+  EXPECT_THAT(null_id.status().message(), HasSubstr("NOT NULL constraint violated: column id"));
+  Exec("ALTER TABLE t ADD CONSTRAINT small CHECK (id < 10)");
+  auto big = Query("INSERT INTO t VALUES (11, 'c')");
+  EXPECT_EQ(big.status().code(), StatusCode::kInvalidArgument) << big.status();
+  EXPECT_THAT(big.status().message(), HasSubstr("CHECK constraint small (id < 10) violated"));
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM t"), 2);
+  EXPECT_THAT(ValidateLog(Managed("default", "t")), IsEmpty());
+}
+
 TEST_F(DdlTest, AlterOfAMissingTableNamesIt) {
   auto r = Query("ALTER TABLE nope SET TBLPROPERTIES ('a' = 'b')");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status();
