@@ -60,7 +60,8 @@ TEST(SparkDdlTypes, SparkTypeNamesMapToDeltaTypes) {
   EXPECT_EQ(TypeJson("DECIMAL(12, 3)"), "\"decimal(12,3)\"");
   EXPECT_EQ(TypeJson("DECIMAL"), "\"decimal(10,0)\"");
   EXPECT_EQ(TypeJson("DECIMAL(5)"), "\"decimal(5,0)\"");
-  EXPECT_EQ(TypeJson("ARRAY<INT>"), R"({"type":"array","elementType":"integer","containsNull":true})");
+  EXPECT_EQ(TypeJson("ARRAY<INT>"),
+            R"({"type":"array","elementType":"integer","containsNull":true})");
   EXPECT_EQ(TypeJson("MAP<STRING, ARRAY<BIGINT>>"),
             R"({"type":"map","keyType":"string","valueType":{"type":"array","elementType":"long",)"
             R"("containsNull":true},"valueContainsNull":true})");
@@ -201,7 +202,8 @@ TEST(SparkDdl, ShowTblProperties) {
 TEST(SparkDdl, TheParserExtensionHandsDdlToLakeDdl) {
   SqlRewrite r = RewriteLakeSql("ALTER TABLE t SET TBLPROPERTIES ('it''s' = 'x')");
   ASSERT_EQ(r.kind, SqlRewrite::Kind::kRewritten) << r.error;
-  EXPECT_EQ(r.sql, "SELECT * FROM lake_ddl('ALTER TABLE t SET TBLPROPERTIES (''it''''s'' = ''x'')')");
+  EXPECT_EQ(r.sql,
+            "SELECT * FROM lake_ddl('ALTER TABLE t SET TBLPROPERTIES (''it''''s'' = ''x'')')");
   SqlRewrite bad = RewriteLakeSql("CREATE TABLE t (a INT) USING PARQUET");
   EXPECT_EQ(bad.kind, SqlRewrite::Kind::kError);
   EXPECT_THAT(bad.error, HasSubstr("expected DELTA after USING"));
@@ -212,8 +214,7 @@ TEST(SparkDdl, SparkCtasBecomesDuckDbCtasWithItsClausesAside) {
       "CREATE OR REPLACE TABLE s.t USING DELTA PARTITIONED BY (p) LOCATION '/d' "
       "TBLPROPERTIES ('k' = 'v') COMMENT 'c' AS SELECT * FROM delta.`/src` VERSION AS OF 2;");
   ASSERT_EQ(r.kind, SqlRewrite::Kind::kRewritten) << r.error;
-  EXPECT_EQ(r.sql,
-            "CREATE OR REPLACE TABLE s.t AS SELECT * FROM delta_scan('/src', version := 2)");
+  EXPECT_EQ(r.sql, "CREATE OR REPLACE TABLE s.t AS SELECT * FROM delta_scan('/src', version := 2)");
   EXPECT_EQ(r.ctas_table, "s.t");
   EXPECT_EQ(r.ctas_clauses.location, "/d");
   EXPECT_THAT(r.ctas_clauses.partition_columns, ElementsAre("p"));

@@ -243,8 +243,9 @@ TEST_F(DdlTest, FeaturePropertiesRaiseTheProtocolOfANewTable) {
       "minReaderVersion":3,"minWriterVersion":7,
       "readerFeatures":["deletionVectors"],"writerFeatures":["deletionVectors"]})"));
 
-  Exec("CREATE TABLE cm (a INT, s STRUCT<x: INT>) USING DELTA "
-       "TBLPROPERTIES ('delta.columnMapping.mode' = 'name')");
+  Exec(
+      "CREATE TABLE cm (a INT, s STRUCT<x: INT>) USING DELTA "
+      "TBLPROPERTIES ('delta.columnMapping.mode' = 'name')");
   std::vector<json> v0 = Commit(Managed("default", "cm"), 0);
   EXPECT_EQ(Action(v0, "protocol"), json::parse(R"({"minReaderVersion":2,"minWriterVersion":5})"));
   json metadata = Action(v0, "metaData");
@@ -252,8 +253,9 @@ TEST_F(DdlTest, FeaturePropertiesRaiseTheProtocolOfANewTable) {
   EXPECT_EQ(metadata["configuration"]["delta.columnMapping.maxColumnId"], "3");
   json schema = json::parse(metadata["schemaString"].get<std::string>());
   EXPECT_EQ(schema["fields"][0]["metadata"]["delta.columnMapping.id"], 1);
-  EXPECT_THAT(schema["fields"][0]["metadata"]["delta.columnMapping.physicalName"].get<std::string>(),
-              StartsWith("col-"));
+  EXPECT_THAT(
+      schema["fields"][0]["metadata"]["delta.columnMapping.physicalName"].get<std::string>(),
+      StartsWith("col-"));
   EXPECT_THAT(ValidateLog(Managed("default", "cm")), IsEmpty());
   EXPECT_EQ(QueryInt("SELECT count(*) FROM cm"), 0);
 
@@ -279,8 +281,9 @@ TEST_F(DdlTest, CreateRefusalsNameTheTable) {
   EXPECT_THAT(dup.status().message(), HasSubstr("column 'A' is declared twice"));
   auto part = Query("CREATE TABLE p (a INT) USING DELTA PARTITIONED BY (b)");
   EXPECT_THAT(part.status().message(), HasSubstr("partition column 'b' is not in the column list"));
-  auto constraint = Query("CREATE TABLE c (a INT) USING DELTA TBLPROPERTIES "
-                          "('delta.constraints.x' = 'a > 0')");
+  auto constraint = Query(
+      "CREATE TABLE c (a INT) USING DELTA TBLPROPERTIES "
+      "('delta.constraints.x' = 'a > 0')");
   EXPECT_THAT(constraint.status().hint(), HasSubstr("ADD CONSTRAINT"));
   auto ctas = Query("CREATE TABLE x (a INT) USING DELTA AS SELECT 1 AS a");
   EXPECT_EQ(ctas.status().code(), StatusCode::kInvalidArgument) << ctas.status();
@@ -290,14 +293,18 @@ TEST_F(DdlTest, CreateRefusalsNameTheTable) {
 
 TEST_F(DdlTest, LocationOfAnExistingTableMustMatchTheColumnList) {
   std::string location = CopyBasicAppend("ba");
-  auto wrong = Query("CREATE TABLE w (letter STRING, number INT, a_float DOUBLE) USING DELTA "
-                     "LOCATION '" + location + "'");
+  auto wrong = Query(
+      "CREATE TABLE w (letter STRING, number INT, a_float DOUBLE) USING DELTA "
+      "LOCATION '" +
+      location + "'");
   EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument) << wrong.status();
   EXPECT_THAT(wrong.status().message(),
               HasSubstr("the specified schema does not match the existing schema"));
   EXPECT_THAT(wrong.status().message(), HasSubstr("column number is integer here but long"));
-  auto part = Query("CREATE TABLE w (letter STRING, number BIGINT, a_float DOUBLE) USING DELTA "
-                    "PARTITIONED BY (letter) LOCATION '" + location + "'");
+  auto part = Query(
+      "CREATE TABLE w (letter STRING, number BIGINT, a_float DOUBLE) USING DELTA "
+      "PARTITIONED BY (letter) LOCATION '" +
+      location + "'");
   EXPECT_THAT(part.status().message(), HasSubstr("does not match the existing partitioning"));
 
   Exec("CREATE TABLE ok (letter STRING, number BIGINT, a_float DOUBLE) USING DELTA LOCATION '" +
@@ -337,9 +344,9 @@ TEST_F(DdlTest, AddColumnsIsAMetadataOnlyCommit) {
   // DuckDB's own ADD COLUMN takes the same path.
   Exec("ALTER TABLE t ADD COLUMN n INTEGER");
   EXPECT_EQ(Action(Commit(location, 3), "commitInfo")["operation"], "ADD COLUMNS");
-  EXPECT_THAT(Rows("SELECT * FROM lake_describe('t')"), ElementsAre("letter|string|", "number|long|", "a_float|double|",
-                                              "note|string|free text", "tags|array<integer>|",
-                                              "n|integer|"));
+  EXPECT_THAT(Rows("SELECT * FROM lake_describe('t')"),
+              ElementsAre("letter|string|", "number|long|", "a_float|double|",
+                          "note|string|free text", "tags|array<integer>|", "n|integer|"));
   EXPECT_EQ(QueryInt("SELECT count(*) FROM t WHERE note IS NULL AND n IS NULL"), 5);
   EXPECT_THAT(ValidateLog(location), IsEmpty());
 
@@ -369,7 +376,8 @@ TEST_F(DdlTest, SetNotNullChecksTheRowsFirst) {
   EXPECT_FALSE(fs::exists(location + "/_delta_log/00000000000000000004.json"));
 
   Exec("ALTER TABLE t ALTER number DROP NOT NULL");
-  json schema = json::parse(Action(Commit(location, 4), "metaData")["schemaString"].get<std::string>());
+  json schema =
+      json::parse(Action(Commit(location, 4), "metaData")["schemaString"].get<std::string>());
   EXPECT_EQ(schema["fields"][1]["nullable"], true);
   auto missing = Query("ALTER TABLE t ALTER COLUMN nope SET NOT NULL");
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status();
@@ -395,12 +403,12 @@ TEST_F(DdlTest, SetAndUnsetTblproperties) {
   EXPECT_EQ(protocol["writerFeatures"],
             json::parse(R"(["appendOnly","deletionVectors","invariants"])"));
 
-  EXPECT_THAT(Rows("SHOW TBLPROPERTIES t"),
-              ElementsAre("delta.appendOnly|true", "delta.enableDeletionVectors|true",
-                          "delta.feature.appendOnly|supported",
-                          "delta.feature.deletionVectors|supported",
-                          "delta.feature.invariants|supported", "delta.minReaderVersion|3",
-                          "delta.minWriterVersion|7", "owner|ann"));
+  EXPECT_THAT(
+      Rows("SHOW TBLPROPERTIES t"),
+      ElementsAre("delta.appendOnly|true", "delta.enableDeletionVectors|true",
+                  "delta.feature.appendOnly|supported", "delta.feature.deletionVectors|supported",
+                  "delta.feature.invariants|supported", "delta.minReaderVersion|3",
+                  "delta.minWriterVersion|7", "owner|ann"));
   EXPECT_THAT(Rows("SHOW TBLPROPERTIES t ('owner')"), ElementsAre("owner|ann"));
   EXPECT_THAT(Rows("SHOW TBLPROPERTIES t ('nope')"),
               ElementsAre("nope|Table default.t does not have property: nope"));
@@ -463,8 +471,7 @@ TEST_F(DdlTest, ColumnMappingThroughAlter) {
   std::vector<json> v2 = Commit(location, 2);
   EXPECT_EQ(Action(v2, "protocol"), json::parse(R"({"minReaderVersion":2,"minWriterVersion":5})"));
   json schema = json::parse(Action(v2, "metaData")["schemaString"].get<std::string>());
-  EXPECT_EQ(schema["fields"][1]["metadata"],
-            json::parse(R"({"delta.columnMapping.id":2,
+  EXPECT_EQ(schema["fields"][1]["metadata"], json::parse(R"({"delta.columnMapping.id":2,
                             "delta.columnMapping.physicalName":"number"})"));
   EXPECT_EQ(Action(v2, "metaData")["configuration"]["delta.columnMapping.maxColumnId"], "3");
   EXPECT_EQ(QueryInt("SELECT sum(number)::BIGINT FROM t"), 15);
@@ -474,8 +481,9 @@ TEST_F(DdlTest, ColumnMappingThroughAlter) {
   json v3 = Action(Commit(location, 3), "metaData");
   schema = json::parse(v3["schemaString"].get<std::string>());
   EXPECT_EQ(schema["fields"][3]["metadata"]["delta.columnMapping.id"], 4);
-  EXPECT_THAT(schema["fields"][3]["metadata"]["delta.columnMapping.physicalName"].get<std::string>(),
-              StartsWith("col-"));
+  EXPECT_THAT(
+      schema["fields"][3]["metadata"]["delta.columnMapping.physicalName"].get<std::string>(),
+      StartsWith("col-"));
   EXPECT_EQ(v3["configuration"]["delta.columnMapping.maxColumnId"], "4");
   EXPECT_EQ(QueryInt("SELECT count(*) FROM t WHERE note IS NULL"), 5);
   EXPECT_THAT(ValidateLog(location), IsEmpty());
@@ -492,9 +500,11 @@ TEST_F(DdlTest, AddConstraintConflictsWithAnAppendThatLandedAfterTheCheck) {
     fs::copy_file(location + "/part-00000-3c9f01c2-6db4-4cbc-a744-dbc2f79eb78a-c000.snappy.parquet",
                   location + "/part-copy.parquet");
     std::ofstream(location + "/_delta_log/00000000000000000002.json")
-        << R"({"commitInfo":{"timestamp":1700000000000,"operation":"WRITE"}})" << "\n"
+        << R"({"commitInfo":{"timestamp":1700000000000,"operation":"WRITE"}})"
+        << "\n"
         << R"({"add":{"path":"part-copy.parquet","partitionValues":{},"size":996,)"
-        << R"("modificationTime":1700000000000,"dataChange":true}})" << "\n";
+        << R"("modificationTime":1700000000000,"dataChange":true}})"
+        << "\n";
   };
   engine::internal::SetDdlCommitSyncPointForTesting(land_append);
   auto r = Query("ALTER TABLE t ADD CONSTRAINT small CHECK (number < 100)");
@@ -511,10 +521,12 @@ TEST_F(DdlTest, AddConstraintConflictsWithAnAppendThatLandedAfterTheCheck) {
     if (landed || version != 3) return;
     landed = true;
     std::ofstream(location + "/_delta_log/00000000000000000003.json")
-        << R"({"commitInfo":{"timestamp":1700000000001,"operation":"WRITE"}})" << "\n"
+        << R"({"commitInfo":{"timestamp":1700000000001,"operation":"WRITE"}})"
+        << "\n"
         << R"({"add":{"path":"part-00000-3c9f01c2-6db4-4cbc-a744-dbc2f79eb78a-c000.snappy.)"
         << R"(parquet","partitionValues":{},"size":996,"modificationTime":1700000000001,)"
-        << R"("dataChange":true}})" << "\n";
+        << R"("dataChange":true}})"
+        << "\n";
   });
   auto props = Query("ALTER TABLE t SET TBLPROPERTIES ('owner' = 'ann')");
   engine::internal::SetDdlCommitSyncPointForTesting(nullptr);
@@ -563,8 +575,9 @@ TEST_F(DdlTest, PathTablesNeedNoName) {
 }
 
 TEST_F(DdlTest, SparkCtasClausesReachTheCatalogsCtas) {
-  Exec("CREATE TABLE c USING DELTA PARTITIONED BY (p) TBLPROPERTIES ('owner' = 'ann') "
-       "AS SELECT 1 AS a, 'x' AS p UNION ALL SELECT 2, 'y'");
+  Exec(
+      "CREATE TABLE c USING DELTA PARTITIONED BY (p) TBLPROPERTIES ('owner' = 'ann') "
+      "AS SELECT 1 AS a, 'x' AS p UNION ALL SELECT 2, 'y'");
   const std::string location = Managed("default", "c");
   std::vector<json> v0 = Commit(location, 0);
   json metadata = Action(v0, "metaData");
@@ -622,8 +635,9 @@ TEST_F(DdlTest, StreamingSessionsRunConstraintStatementsDuckDbCannotParse) {
 }
 
 TEST_F(DdlTest, ACreatedTableTakesRowsAndKeepsItsConstraints) {
-  Exec("CREATE TABLE t (id INT NOT NULL, name STRING COMMENT 'who') USING DELTA "
-       "PARTITIONED BY (name)");
+  Exec(
+      "CREATE TABLE t (id INT NOT NULL, name STRING COMMENT 'who') USING DELTA "
+      "PARTITIONED BY (name)");
   Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b')");
   EXPECT_THAT(Rows("SELECT id, name FROM t ORDER BY id"), ElementsAre("1|a", "2|b"));
   EXPECT_EQ(QueryInt("SELECT count(*) FROM t VERSION AS OF 0"), 0);  // version 0: no rows

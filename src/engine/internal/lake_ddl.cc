@@ -97,7 +97,8 @@ Result<Rows> QueryRows(ClientContext& context, const std::string& sql,
     if (names) *names = result->names;
     for (duckdb::idx_t r = 0; r < result->RowCount(); ++r) {
       duckdb::vector<duckdb::Value> row;
-      for (duckdb::idx_t c = 0; c < result->ColumnCount(); ++c) row.push_back(result->GetValue(c, r));
+      for (duckdb::idx_t c = 0; c < result->ColumnCount(); ++c)
+        row.push_back(result->GetValue(c, r));
       rows.push_back(std::move(row));
     }
     return Status::OK();
@@ -163,8 +164,7 @@ Result<delta::Metadata> MetadataFor(const CreateTableSpec& spec, const std::stri
   schema.kind = delta::TypeKind::kStruct;
   for (const ColumnSpec& column : *spec.columns) {
     if (FieldIndex(schema, column.name) >= 0) {
-      return Status::InvalidArgument(
-                 StrCat(what, ": column '", column.name, "' is declared twice"))
+      return Status::InvalidArgument(StrCat(what, ": column '", column.name, "' is declared twice"))
           .WithHint("column names are case-insensitive; rename one of them");
     }
     schema.fields.push_back(FieldFor(column));
@@ -215,8 +215,7 @@ Result<delta::CommitResult> CommitNewTable(ClientContext& context, const CreateT
                                            const std::string& what, const std::string& location,
                                            bool is_managed) {
   LAKE_ASSIGN_OR_RETURN(delta::Metadata metadata, MetadataFor(spec, what));
-  LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store,
-                        storage::OpenStore(location));
+  LAKE_ASSIGN_OR_RETURN(std::unique_ptr<storage::ObjectStore> store, storage::OpenStore(location));
   std::unique_ptr<delta::Engine> engine =
       MakeDeltaEngine(duckdb::DatabaseInstance::GetDatabase(context), std::move(store));
   Result<std::unique_ptr<delta::Transaction>> txn =
@@ -293,8 +292,9 @@ Status CheckMatchesExisting(const CreateTableSpec& spec, const std::string& what
       if (!declared) differences.push_back(StrCat("column ", field.name, " is missing here"));
     }
     if (!differences.empty()) {
-      return Status::InvalidArgument(StrCat(what, ": the specified schema does not match the "
-                                                  "existing schema",
+      return Status::InvalidArgument(StrCat(what,
+                                            ": the specified schema does not match the "
+                                            "existing schema",
                                             where, ": ", StrJoin(differences, "; ")))
           .WithHint("omit the column list to adopt the table's schema");
     }
@@ -304,10 +304,11 @@ Status CheckMatchesExisting(const CreateTableSpec& spec, const std::string& what
     for (const std::string& p : spec.partition_columns) given.push_back(ToLower(p));
     for (const std::string& p : snap.metadata().partition_columns) existing.push_back(ToLower(p));
     if (given != existing) {
-      return Status::InvalidArgument(
-                 StrCat(what, ": the specified partitioning [", StrJoin(spec.partition_columns, ", "),
-                        "] does not match the existing partitioning [",
-                        StrJoin(snap.metadata().partition_columns, ", "), "]", where))
+      return Status::InvalidArgument(StrCat(what, ": the specified partitioning [",
+                                            StrJoin(spec.partition_columns, ", "),
+                                            "] does not match the existing partitioning [",
+                                            StrJoin(snap.metadata().partition_columns, ", "), "]",
+                                            where))
           .WithHint("omit PARTITIONED BY to adopt the table's partitioning");
     }
   }
@@ -316,8 +317,9 @@ Status CheckMatchesExisting(const CreateTableSpec& spec, const std::string& what
     if (it == snap.metadata().configuration.end() || it->second != value) {
       return Status::InvalidArgument(StrCat(what, ": the specified property ", key, "=", value,
                                             " does not match the existing table", where))
-          .WithHint("omit TBLPROPERTIES, or change them with ALTER TABLE ... SET TBLPROPERTIES "
-                    "after registering the table");
+          .WithHint(
+              "omit TBLPROPERTIES, or change them with ALTER TABLE ... SET TBLPROPERTIES "
+              "after registering the table");
     }
   }
   return Status::OK();
@@ -338,13 +340,16 @@ Status CheckCreateForm(const CreateTableSpec& spec, const std::string& what) {
         .WithHint("name the table: CREATE TABLE t LOCATION '<path>' AS SELECT ...");
   }
   if (spec.as_query) {
-    return Status::InvalidArgument(StrCat(what, ": a column list cannot be given with AS SELECT "
-                                                "(the query's columns define the table)"))
-        .WithHint("drop the column list, or create the table with it and then INSERT INTO "
-                  "t SELECT ...");
+    return Status::InvalidArgument(StrCat(what,
+                                          ": a column list cannot be given with AS SELECT "
+                                          "(the query's columns define the table)"))
+        .WithHint(
+            "drop the column list, or create the table with it and then INSERT INTO "
+            "t SELECT ...");
   }
   if (spec.or_replace && spec.if_not_exists) {
-    return Status::InvalidArgument(StrCat(what, ": OR REPLACE and IF NOT EXISTS exclude each other"));
+    return Status::InvalidArgument(
+        StrCat(what, ": OR REPLACE and IF NOT EXISTS exclude each other"));
   }
   return Status::OK();
 }
@@ -390,12 +395,13 @@ Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
   LAKE_ASSIGN_OR_RETURN(TableDirectory * directory, LakeDirectory(context));
   LAKE_ASSIGN_OR_RETURN(LakeTableName name, ResolveLakeTableName(context, spec.table));
   const std::string qualified = Qualified(name);
-  const std::string what = StrCat(spec.or_replace ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ",
-                                  qualified);
+  const std::string what =
+      StrCat(spec.or_replace ? "CREATE OR REPLACE TABLE " : "CREATE TABLE ", qualified);
   LAKE_RETURN_IF_ERROR(CheckCreateForm(spec, what));
   LAKE_ASSIGN_OR_RETURN(std::optional<DirectorySchema> schema, directory->FindSchema(name.schema));
   if (!schema) {
-    return Status::NotFound(StrCat(what, ": schema ", name.schema, " does not exist in catalog lake"))
+    return Status::NotFound(
+               StrCat(what, ": schema ", name.schema, " does not exist in catalog lake"))
         .WithHint(StrCat("CREATE SCHEMA ", name.schema, " first"));
   }
   SnapshotCache& cache = CacheOf(context);
@@ -405,8 +411,9 @@ Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
     if (spec.if_not_exists) return std::optional<CreateOutcome>();
     if (!spec.or_replace) {
       return Status::AlreadyExists(StrCat("table ", qualified, " already exists"))
-          .WithHint("CREATE TABLE IF NOT EXISTS keeps it; CREATE OR REPLACE TABLE replaces its "
-                    "schema and data");
+          .WithHint(
+              "CREATE TABLE IF NOT EXISTS keeps it; CREATE OR REPLACE TABLE replaces its "
+              "schema and data");
     }
     if (spec.location && NormalizeLocation(*spec.location) != existing->location) {
       return Status::InvalidArgument(StrCat(what, " LOCATION '", *spec.location,
@@ -443,8 +450,9 @@ Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
     return Status(cached.status().code(),
                   StrCat(what, " LOCATION '", location,
                          "': no readable Delta table there: ", cached.status().message()))
-        .WithHint("LOCATION must name the root folder of an existing Delta table (the one "
-                  "holding _delta_log); creating a new table needs a column list");
+        .WithHint(
+            "LOCATION must name the root folder of an existing Delta table (the one "
+            "holding _delta_log); creating a new table needs a column list");
   } else {
     Result<delta::CommitResult> created = CommitNewTable(context, spec, what, location, is_managed);
     if (!created.ok()) {
@@ -480,7 +488,8 @@ Result<std::optional<CreateOutcome>> RunCreate(ClientContext& context,
 // ALTER TABLE
 
 // Returns the values of `row` as "name=value, ..." for error messages.
-std::string FormatRow(const std::vector<std::string>& names, const duckdb::vector<duckdb::Value>& row) {
+std::string FormatRow(const std::vector<std::string>& names,
+                      const duckdb::vector<duckdb::Value>& row) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < row.size() && i < names.size(); ++i) {
     parts.push_back(StrCat(names[i], "=", row[i].IsNull() ? "NULL" : row[i].ToString()));
@@ -565,11 +574,10 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
                                                         QuoteIdent(field.name), " IS NULL")));
         const int64_t nulls = rows.at(0).at(0).GetValue<int64_t>();
         if (nulls > 0) {
-          return Status::FailedPrecondition(
-                     StrCat(what, " ALTER COLUMN ", field.name, " SET NOT NULL: ", nulls,
-                            " row(s) at version ", snap.version(), " hold NULL in it"))
-              .WithHint(StrCat("UPDATE or DELETE the rows WHERE ", field.name,
-                               " IS NULL first"));
+          return Status::FailedPrecondition(StrCat(what, " ALTER COLUMN ", field.name,
+                                                   " SET NOT NULL: ", nulls, " row(s) at version ",
+                                                   snap.version(), " hold NULL in it"))
+              .WithHint(StrCat("UPDATE or DELETE the rows WHERE ", field.name, " IS NULL first"));
         }
         txn.ReadWholeTable();  // design note 3
       }
@@ -598,8 +606,9 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
           if (spec.if_exists) continue;
           return Status::InvalidArgument(
                      StrCat(what, " UNSET TBLPROPERTIES: property '", key, "' is not set"))
-              .WithHint("SHOW TBLPROPERTIES lists them; UNSET TBLPROPERTIES IF EXISTS ignores "
-                        "missing ones");
+              .WithHint(
+                  "SHOW TBLPROPERTIES lists them; UNSET TBLPROPERTIES IF EXISTS ignores "
+                  "missing ones");
         }
         removed.push_back(key);
       }
@@ -637,17 +646,17 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
             QueryRows(context, StrCat("SELECT * FROM ", scan, " WHERE ", violated, " LIMIT 1"),
                       &names));
         const std::string shown = example.empty() ? "" : FormatRow(names, example[0]);
-        return Status::FailedPrecondition(
-                   StrCat(what, " ADD CONSTRAINT ", name, " CHECK (", spec.constraint_expression,
-                          "): ", violations, " row(s) at version ", snap.version(),
-                          " violate it, e.g. {", shown, "}"))
+        return Status::FailedPrecondition(StrCat(what, " ADD CONSTRAINT ", name, " CHECK (",
+                                                 spec.constraint_expression, "): ", violations,
+                                                 " row(s) at version ", snap.version(),
+                                                 " violate it, e.g. {", shown, "}"))
             .WithHint("UPDATE or DELETE the violating rows first");
       }
       txn.ReadWholeTable();  // design note 3
       metadata.configuration[key] = spec.constraint_expression;
       operation = "ADD CONSTRAINT";
-      parameters = JsonObject(
-          {{"name", JsonQuote(name)}, {"expr", JsonQuote(spec.constraint_expression)}});
+      parameters =
+          JsonObject({{"name", JsonQuote(name)}, {"expr", JsonQuote(spec.constraint_expression)}});
       break;
     }
     case Kind::kDropConstraint: {
@@ -656,8 +665,9 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
       if (it == metadata.configuration.end()) {
         if (spec.if_exists) return unchanged;
         return Status::NotFound(StrCat(what, ": constraint ", name, " does not exist"))
-            .WithHint("SHOW TBLPROPERTIES lists constraints as delta.constraints.<name>; DROP "
-                      "CONSTRAINT IF EXISTS ignores a missing one");
+            .WithHint(
+                "SHOW TBLPROPERTIES lists constraints as delta.constraints.<name>; DROP "
+                "CONSTRAINT IF EXISTS ignores a missing one");
       }
       parameters = JsonObject({{"name", JsonQuote(name)}, {"expr", JsonQuote(it->second)}});
       metadata.configuration.erase(it);
@@ -687,18 +697,19 @@ Result<Rows> ShowTblProperties(ClientContext& context, const ShowTblPropertiesSp
                                            snap.metadata().configuration.end());
   props["delta.minReaderVersion"] = StrCat(snap.protocol().min_reader_version);
   props["delta.minWriterVersion"] = StrCat(snap.protocol().min_writer_version);
-  for (const auto* features : {&snap.protocol().reader_features, &snap.protocol().writer_features}) {
+  for (const auto* features :
+       {&snap.protocol().reader_features, &snap.protocol().writer_features}) {
     if (!*features) continue;
     for (const std::string& f : **features) props[StrCat("delta.feature.", f)] = "supported";
   }
   Rows rows;
   if (spec.key) {
     auto it = props.find(*spec.key);
-    rows.push_back({duckdb::Value(*spec.key),
-                    duckdb::Value(it != props.end() ? it->second
-                                                    : StrCat("Table ", qualified,
-                                                             " does not have property: ",
-                                                             *spec.key))});
+    rows.push_back(
+        {duckdb::Value(*spec.key),
+         duckdb::Value(it != props.end()
+                           ? it->second
+                           : StrCat("Table ", qualified, " does not have property: ", *spec.key))});
     return rows;
   }
   for (const auto& [k, v] : props) rows.push_back({duckdb::Value(k), duckdb::Value(v)});
@@ -740,7 +751,8 @@ duckdb::unique_ptr<duckdb::FunctionData> DdlBind(ClientContext& context,
   } else {
     names = {"key", "value"};
     types = {LogicalType::VARCHAR, LogicalType::VARCHAR};
-    data->rows = ValueOrThrow(ShowTblProperties(context, std::get<ShowTblPropertiesSpec>(parsed.statement)));
+    data->rows =
+        ValueOrThrow(ShowTblProperties(context, std::get<ShowTblPropertiesSpec>(parsed.statement)));
   }
   data->statement = std::move(parsed.statement);
   return data;
@@ -895,8 +907,9 @@ void CreateTableFromDuckDb(ClientContext& context, const std::string& schema,
         break;
       }
       default:
-        ThrowStatus(Status::NotSupported(StrCat(what, ": PRIMARY KEY, UNIQUE and FOREIGN KEY "
-                                                      "constraints"))
+        ThrowStatus(Status::NotSupported(StrCat(what,
+                                                ": PRIMARY KEY, UNIQUE and FOREIGN KEY "
+                                                "constraints"))
                         .WithHint("Delta tables have no key constraints; use NOT NULL or CHECK"));
     }
   }

@@ -213,12 +213,23 @@ class Parser {
     delta::DataType type;
     using K = delta::TypeKind;
     static const std::pair<const char*, K> kSimple[] = {
-        {"string", K::kString},       {"int", K::kInteger},      {"integer", K::kInteger},
-        {"bigint", K::kLong},         {"long", K::kLong},        {"smallint", K::kShort},
-        {"short", K::kShort},         {"tinyint", K::kByte},     {"byte", K::kByte},
-        {"double", K::kDouble},       {"float", K::kFloat},      {"real", K::kFloat},
-        {"boolean", K::kBoolean},     {"date", K::kDate},        {"timestamp", K::kTimestamp},
-        {"timestamp_ltz", K::kTimestamp}, {"timestamp_ntz", K::kTimestampNtz},
+        {"string", K::kString},
+        {"int", K::kInteger},
+        {"integer", K::kInteger},
+        {"bigint", K::kLong},
+        {"long", K::kLong},
+        {"smallint", K::kShort},
+        {"short", K::kShort},
+        {"tinyint", K::kByte},
+        {"byte", K::kByte},
+        {"double", K::kDouble},
+        {"float", K::kFloat},
+        {"real", K::kFloat},
+        {"boolean", K::kBoolean},
+        {"date", K::kDate},
+        {"timestamp", K::kTimestamp},
+        {"timestamp_ltz", K::kTimestamp},
+        {"timestamp_ntz", K::kTimestampNtz},
         {"binary", K::kBinary},
     };
     for (const auto& [n, kind] : kSimple) {
@@ -244,24 +255,25 @@ class Parser {
       type.scale = 0;
       if (Punct(i, '(')) {
         ++i;
-        std::optional<int64_t> p =
-            i < t_.size() && t_[i].kind == TokKind::kNumber ? ParseInt64(t_[i].value) : std::nullopt;
+        std::optional<int64_t> p = i < t_.size() && t_[i].kind == TokKind::kNumber
+                                       ? ParseInt64(t_[i].value)
+                                       : std::nullopt;
         if (!p) return Expected("a precision", i);
         ++i;
         std::optional<int64_t> s = 0;
         if (Punct(i, ',')) {
           ++i;
           s = i < t_.size() && t_[i].kind == TokKind::kNumber ? ParseInt64(t_[i].value)
-                                                               : std::nullopt;
+                                                              : std::nullopt;
           if (!s) return Expected("a scale", i);
           ++i;
         }
         if (auto e = ExpectPunct(i, ')', "')' after the decimal precision and scale")) return *e;
         if (*p < 1 || *p > 38 || *s < 0 || *s > *p) {
-          return SyntaxError{StrCat("lake: DECIMAL(", *p, ",", *s, ") at position ",
-                                    t_[at].begin + 1,
-                                    ": precision must be 1..38 and scale 0..precision"),
-                             t_[at].begin};
+          return SyntaxError{
+              StrCat("lake: DECIMAL(", *p, ",", *s, ") at position ", t_[at].begin + 1,
+                     ": precision must be 1..38 and scale 0..precision"),
+              t_[at].begin};
         }
         type.precision = static_cast<int>(*p);
         type.scale = static_cast<int>(*s);
@@ -311,11 +323,11 @@ class Parser {
         return type;
       }
     }
-    return SyntaxError{StrCat("lake: unknown type ", ToUpper(t_[at].value), " at position ",
-                              t_[at].begin + 1,
-                              "; use a Spark type (STRING, INT, BIGINT, DOUBLE, DECIMAL(p,s), "
-                              "TIMESTAMP, ARRAY<...>, MAP<...>, STRUCT<...>, ...)"),
-                       t_[at].begin};
+    return SyntaxError{
+        StrCat("lake: unknown type ", ToUpper(t_[at].value), " at position ", t_[at].begin + 1,
+               "; use a Spark type (STRING, INT, BIGINT, DOUBLE, DECIMAL(p,s), "
+               "TIMESTAMP, ARRAY<...>, MAP<...>, STRUCT<...>, ...)"),
+        t_[at].begin};
   }
 
   static std::string ToUpper(std::string_view s) {
@@ -478,9 +490,10 @@ class Parser {
         while (true) {
           std::optional<std::string> column = Name(i);
           if (!column) {
-            return Expected("a column name in PARTITIONED BY (a column type there is not "
-                            "supported: declare the column in the column list)",
-                            i);
+            return Expected(
+                "a column name in PARTITIONED BY (a column type there is not "
+                "supported: declare the column in the column list)",
+                i);
           }
           spec.partition_columns.push_back(*column);
           if (Punct(i, ',')) {
@@ -534,9 +547,10 @@ class Parser {
         spec.kind = Word(i, "set") ? Kind::kSetNotNull : Kind::kDropNotNull;
         i += 3;
       } else {
-        return Expected("SET NOT NULL or DROP NOT NULL (other column changes are not supported "
-                        "yet)",
-                        i);
+        return Expected(
+            "SET NOT NULL or DROP NOT NULL (other column changes are not supported "
+            "yet)",
+            i);
       }
     } else if (Word(i, "set") && Word(i + 1, "tblproperties")) {
       i += 2;
@@ -706,8 +720,8 @@ delta::StructField FieldFor(const ColumnSpec& column) {
   field.name = column.name;
   field.type = column.type;
   field.nullable = column.nullable;
-  field.metadata_json = column.comment ? StrCat("{\"comment\":", JsonQuote(*column.comment), "}")
-                                       : std::string("{}");
+  field.metadata_json =
+      column.comment ? StrCat("{\"comment\":", JsonQuote(*column.comment), "}") : std::string("{}");
   return field;
 }
 

@@ -48,7 +48,7 @@ struct ColumnSpec {
 };
 
 struct CreateTableSpec {
-  std::string table;  // as written: t, s.t or lake.s.t (quotes kept for quoted parts)
+  std::string table;                // as written: t, s.t or lake.s.t (quotes kept for quoted parts)
   std::optional<std::string> path;  // delta.`/path`: the table at a location, with no name
   bool or_replace = false;
   bool if_not_exists = false;
@@ -59,25 +59,30 @@ struct CreateTableSpec {
   PropertyList properties;  // TBLPROPERTIES, in the order written
   // CHECK constraints (name, expression) from DuckDB's CREATE TABLE ... CHECK (...).
   PropertyList constraints;
-  bool as_query = false;  // CREATE TABLE ... AS SELECT (planned by the catalog's CTAS)
+  bool as_query = false;   // CREATE TABLE ... AS SELECT (planned by the catalog's CTAS)
   size_t query_begin = 0;  // as_query: byte offset of the query after AS
 };
 
 struct AlterTableSpec {
   enum class Kind {
-    kAddColumns, kSetNotNull, kDropNotNull, kSetProperties, kUnsetProperties,
-    kAddConstraint, kDropConstraint,
+    kAddColumns,
+    kSetNotNull,
+    kDropNotNull,
+    kSetProperties,
+    kUnsetProperties,
+    kAddConstraint,
+    kDropConstraint,
   };
   std::string table;
   std::optional<std::string> path;  // delta.`/path`
   Kind kind = Kind::kAddColumns;
-  std::vector<ColumnSpec> columns;  // kAddColumns
-  std::string column;               // kSetNotNull / kDropNotNull
-  PropertyList properties;          // kSetProperties
-  std::vector<std::string> keys;    // kUnsetProperties
-  bool if_exists = false;           // kUnsetProperties / kDropConstraint
-  bool if_not_exists = false;       // kAddColumns: skip existing columns (DuckDB's IF NOT EXISTS)
-  std::string constraint_name;      // kAddConstraint / kDropConstraint
+  std::vector<ColumnSpec> columns;    // kAddColumns
+  std::string column;                 // kSetNotNull / kDropNotNull
+  PropertyList properties;            // kSetProperties
+  std::vector<std::string> keys;      // kUnsetProperties
+  bool if_exists = false;             // kUnsetProperties / kDropConstraint
+  bool if_not_exists = false;         // kAddColumns: skip existing columns (DuckDB's IF NOT EXISTS)
+  std::string constraint_name;        // kAddConstraint / kDropConstraint
   std::string constraint_expression;  // kAddConstraint: the text inside CHECK ( ... )
 };
 
