@@ -65,6 +65,16 @@ std::string SqlQuote(std::string_view s) {
   return out;
 }
 
+std::string SqlIdent(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 std::string JsonQuote(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);

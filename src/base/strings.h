@@ -31,6 +31,9 @@ std::optional<int64_t> ParseInt64(std::string_view s);
 std::string ZeroPad(int64_t v, int width);
 // Quotes `s` as a SQL string literal: 'it''s', so any text (a path) is safe to embed in SQL.
 std::string SqlQuote(std::string_view s);
+
+// Returns `s` as a double-quoted SQL identifier ("a""b" for a"b).
+std::string SqlIdent(std::string_view s);
 // Quotes `s` as a JSON string literal (with escapes).
 std::string JsonQuote(std::string_view s);
 // Appends JsonQuote(s) to `out` in place: for hot paths (one call per jsonl cell).

@@ -784,6 +784,19 @@ Status ParallelFor(size_t n, const std::function<Status(size_t)>& fn) {
 
 }  // namespace
 
+Status ApplyCommits(storage::ObjectStore& store, std::string_view table,
+                    const std::vector<CommitFile>& commits, ReplayState& state,
+                    std::optional<CommitInfo>& last_commit_info) {
+  // Design note 4: commits are read, parsed and applied by several threads, in any order.
+  return ParallelFor(commits.size(), [&](size_t i) -> Status {
+    LAKE_ASSIGN_OR_RETURN(ActionBatch batch, ReadJsonLogFile(store, table, commits[i].info.key));
+    if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
+      last_commit_info = std::move(batch.commit_infos.front());  // only index i writes it
+    }
+    return state.Apply({static_cast<uint32_t>(i + 1), 0}, std::move(batch));
+  });
+}
+
 }  // namespace lake::delta::internal
 
 namespace lake::delta {
@@ -819,16 +832,8 @@ Result<SnapshotPtr> SnapshotBuilder::Build(Engine& engine, const LogSegment& seg
     mtime_ms = segment.checkpoint->parts.front().mtime_ms;
   }
   {
-    // Design note 4: commits are read, parsed and applied by several threads, in any order.
     std::optional<CommitInfo> last_info;
-    LAKE_RETURN_IF_ERROR(internal::ParallelFor(commits.size(), [&](size_t i) -> Status {
-      LAKE_ASSIGN_OR_RETURN(ActionBatch batch,
-                            internal::ReadJsonLogFile(store, table, commits[i].info.key));
-      if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
-        last_info = std::move(batch.commit_infos.front());  // only index i writes it
-      }
-      return state.Apply({static_cast<uint32_t>(i + 1), 0}, std::move(batch));
-    }));
+    LAKE_RETURN_IF_ERROR(internal::ApplyCommits(store, table, commits, state, last_info));
     if (last_info) snap->commit_info_ = std::move(last_info);
   }
   if (!commits.empty()) {
@@ -868,14 +873,7 @@ Result<SnapshotPtr> SnapshotBuilder::Extend(Engine& engine, const Snapshot& base
   const std::string& table = base.table_uri_;
   ReplayState state(internal::CanonicalRoot(table));
   std::optional<CommitInfo> commit_info;
-  LAKE_RETURN_IF_ERROR(internal::ParallelFor(commits.size(), [&](size_t i) -> Status {
-    LAKE_ASSIGN_OR_RETURN(ActionBatch batch,
-                          internal::ReadJsonLogFile(store, table, commits[i].info.key));
-    if (i + 1 == commits.size() && !batch.commit_infos.empty()) {
-      commit_info = std::move(batch.commit_infos.front());  // only index i writes it
-    }
-    return state.Apply({static_cast<uint32_t>(i + 1), 0}, std::move(batch));
-  }));
+  LAKE_RETURN_IF_ERROR(internal::ApplyCommits(store, table, commits, state, commit_info));
   auto snap = std::make_shared<Snapshot>();
   snap->table_uri_ = table;
   snap->version_ = commits.back().version;

@@ -46,16 +46,6 @@ using duckdb::LogicalTypeId;
 using duckdb::UnifiedVectorFormat;
 using duckdb::Vector;
 
-std::string Ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 // Finds the type at `path` (struct fields, case-sensitive as Parquet is) under `type`.
 const LogicalType* FindField(const LogicalType& type,
                              std::initializer_list<std::string_view> path) {
@@ -81,8 +71,8 @@ class Projection {
   // Adds `action.path...` cast to `sql_type`, or a typed NULL when the file lacks it.
   void Add(std::initializer_list<std::string_view> path, std::string_view sql_type) {
     if (FindField(type_, path)) {
-      std::string expr = Ident(action_);
-      for (std::string_view p : path) expr += "." + Ident(p);
+      std::string expr = SqlIdent(action_);
+      for (std::string_view p : path) expr += "." + SqlIdent(p);
       Push(StrCat("CAST(", expr, " AS ", sql_type, ")"));
     } else {
       Push(StrCat("CAST(NULL AS ", sql_type, ")"));

@@ -504,16 +504,6 @@ duckdb::OperatorPartitionData PartitionData(duckdb::ClientContext&,
 
 // --- SQL around it -----------------------------------------------------------------------------
 
-std::string Ident(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 // Returns the DuckDB type name of a primitive Delta type in stats / partition values.
 Result<std::string> SqlType(const delta::DataType& type) {
   using delta::TypeKind;
@@ -576,7 +566,7 @@ Result<std::string> CopySql(const Job& job, const delta::CheckpointLayout& layou
         const std::string cast = field.type.kind == delta::TypeKind::kBinary
                                      ? StrCat("encode(", value, ")")
                                      : StrCat("TRY_CAST(", value, " AS ", type, ")");
-        pack += StrCat(pack.empty() ? "" : ", ", Ident(field.name), " := ", cast);
+        pack += StrCat(pack.empty() ? "" : ", ", SqlIdent(field.name), " := ", cast);
       }
       inserts += StrCat(", \"partitionValues_parsed\" := struct_pack(", pack, ")");
     }

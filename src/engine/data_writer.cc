@@ -47,16 +47,6 @@ using Kind = ColumnType::Kind;
 constexpr std::string_view kNullPartition = "__HIVE_DEFAULT_PARTITION__";
 constexpr std::string_view kSourceAlias = "__lake_src";
 
-std::string QuoteIdent(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return ToLower(a) == ToLower(b); }
 
 bool ContainsStruct(const DataType& type) {
@@ -165,7 +155,7 @@ Result<std::string> DuckDbType(const DataType& type, std::string_view mode) {
       std::vector<std::string> fields;
       for (const StructField& f : type.fields) {
         LAKE_ASSIGN_OR_RETURN(std::string child, DuckDbType(f.type, mode));
-        fields.push_back(QuoteIdent(f.PhysicalNameFor(mode)) + " " + child);
+        fields.push_back(SqlIdent(f.PhysicalNameFor(mode)) + " " + child);
       }
       return StrCat("STRUCT(", StrJoin(fields, ", "), ")");
     }
@@ -445,7 +435,7 @@ Result<std::string> ConvertExpr(const std::string& expr, const ColumnType& src,
         LAKE_ASSIGN_OR_RETURN(std::string value, ConvertExpr(StrCat("struct_extract(", expr, ", ",
                                                                     SqlQuote(src_name), ")"),
                                                              *child, f.type, mode, depth));
-        fields.push_back(StrCat(QuoteIdent(f.PhysicalNameFor(mode)), " := ", value));
+        fields.push_back(StrCat(SqlIdent(f.PhysicalNameFor(mode)), " := ", value));
       }
       return StrCat("CASE WHEN (", expr, ") IS NULL THEN NULL ELSE struct_pack(",
                     StrJoin(fields, ", "), ") END");
@@ -756,7 +746,7 @@ Result<WriteProjection> PlanWriteProjection(const std::vector<ResultColumn>& col
   for (const ColumnPlan& column : plan) {
     const StructField& field = *column.field;
     const std::string physical = field.PhysicalNameFor(mode);
-    std::string src = StrCat(alias, ".", QuoteIdent(columns[column.source].name));
+    std::string src = StrCat(alias, ".", SqlIdent(columns[column.source].name));
     LAKE_ASSIGN_OR_RETURN(std::string expr,
                           ConvertExpr(src, columns[column.source].type, field.type, mode, 0));
     if (!field.nullable) {
@@ -863,8 +853,8 @@ Result<std::vector<delta::AddFile>> WriteDataFiles(Session& session, std::string
 
   std::vector<std::string> select, partition_names;
   for (const internal::WriteColumn& c : projection.columns) {
-    select.push_back(StrCat(c.expr, " AS ", QuoteIdent(c.physical_name)));
-    if (c.is_partition) partition_names.push_back(QuoteIdent(c.physical_name));
+    select.push_back(StrCat(c.expr, " AS ", SqlIdent(c.physical_name)));
+    if (c.is_partition) partition_names.push_back(SqlIdent(c.physical_name));
   }
   std::vector<std::string> copy_options = {
       "FORMAT parquet", StrCat("COMPRESSION ", SqlQuote(options.compression)),

@@ -110,6 +110,13 @@ class ReplayState {
 Status ReadCheckpoint(Engine& engine, std::string_view table, const CheckpointFiles& checkpoint,
                       const std::function<Status(uint32_t part, ActionBatch&& actions)>& consume);
 
+// Reads, parses and applies `commits` (ordinals 1, 2, ... in the order given) on several
+// threads; `last_commit_info` receives the last commit's commitInfo, if it has one. Returns
+// the error of the earliest commit that failed.
+Status ApplyCommits(storage::ObjectStore& store, std::string_view table,
+                    const std::vector<CommitFile>& commits, ReplayState& state,
+                    std::optional<CommitInfo>& last_commit_info);
+
 // Reads and parses one JSON log file.
 Result<ActionBatch> ReadJsonLogFile(storage::ObjectStore& store, std::string_view table,
                                     std::string_view key);
