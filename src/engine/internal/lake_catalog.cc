@@ -161,6 +161,17 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
 
   duckdb::TableStorageInfo GetStorageInfo(ClientContext&) override { return {}; }
 
+  // DuckDB's UPDATE, DELETE and MERGE binders ask for the row-id columns first; the default
+  // (a rowid the scan does not produce) would end in an InternalException in the optimizer,
+  // which invalidates the whole database. Refuse at bind time instead, by name.
+  duckdb::vector<duckdb::column_t> GetRowIdColumns() const override {
+    ThrowStatus(Status::NotSupported(StrCat("UPDATE, DELETE and MERGE on lake table ",
+                                            table_.schema, ".", table_.name,
+                                            " are not supported yet"))
+                    .WithHint("this version of lake appends (INSERT INTO) and replaces "
+                              "(CREATE OR REPLACE TABLE ... AS SELECT) Delta tables"));
+  }
+
  private:
   DirectoryTable table_;
   delta::Version version_;
