@@ -653,6 +653,27 @@ TEST_F(DdlTest, ACreatedTableTakesRowsAndKeepsItsConstraints) {
   EXPECT_THAT(ValidateLog(Managed("default", "t")), IsEmpty());
 }
 
+// The tables-by-name example of README.md, statement by statement.
+TEST_F(DdlTest, TheReadmeExampleRuns) {
+  Exec("CREATE TABLE sales (id BIGINT, city STRING, amount DECIMAL(10,2), day DATE) "
+       "USING DELTA PARTITIONED BY (day)");
+  Exec("INSERT INTO sales VALUES (1, 'Paris', 10.50, DATE '2025-01-01')");
+  Exec("ALTER TABLE sales ADD CONSTRAINT positive CHECK (amount > 0)");
+  Exec("ALTER TABLE sales ADD COLUMNS (note STRING COMMENT 'free text')");
+  EXPECT_THAT(Rows("SHOW TBLPROPERTIES sales"),
+              ElementsAre("delta.constraints.positive|amount > 0", "delta.minReaderVersion|1",
+                          "delta.minWriterVersion|3"));
+  Exec("CREATE TABLE big_sales AS SELECT * FROM sales WHERE amount > 10");
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM big_sales"), 1);
+  EXPECT_EQ(QueryInt("SELECT count(*) FROM sales VERSION AS OF 1"), 1);
+  // Versions 0 (CREATE TABLE), 1 (WRITE), 2 (ADD CONSTRAINT), 3 (ADD COLUMNS).
+  EXPECT_THAT(Rows("SELECT version, operation FROM delta_history('sales', by_name := true) "
+                   "ORDER BY version"),
+              ElementsAre("0|CREATE TABLE", "1|WRITE", "2|ADD CONSTRAINT", "3|ADD COLUMNS"));
+  auto negative = Query("INSERT INTO sales VALUES (2, 'Oslo', -1, DATE '2025-01-02', NULL)");
+  EXPECT_EQ(negative.status().code(), StatusCode::kInvalidArgument) << negative.status();
+}
+
 TEST_F(DdlTest, AlterOfAMissingTableNamesIt) {
   auto r = Query("ALTER TABLE nope SET TBLPROPERTIES ('a' = 'b')");
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status();
