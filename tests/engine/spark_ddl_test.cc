@@ -122,6 +122,9 @@ TEST(SparkDdl, WhichCreateStatementsAreOurs) {
   EXPECT_EQ(ParseSparkDdl("CREATE TABLE t AS SELECT * FROM x USING SAMPLE 10").kind,
             DdlParse::Kind::kNotOurs);
   EXPECT_EQ(ParseSparkDdl("CREATE VIEW v AS SELECT 1").kind, DdlParse::Kind::kNotOurs);
+  // A column list followed by something that is no Spark clause: DuckDB's error stands.
+  EXPECT_EQ(ParseSparkDdl("CREATE TABLE t (a INT) WITH (x = 1)").kind, DdlParse::Kind::kNotOurs);
+  EXPECT_EQ(ParseSparkDdl("CREATE TABLE t (a INT,)").kind, DdlParse::Kind::kNotOurs);
 }
 
 TEST(SparkDdl, CreateSyntaxErrorsSayWhatWasExpected) {

@@ -514,6 +514,8 @@ class Parser {
         spec.query_begin = t_[i + 1].begin;
         i = t_.size();
       } else {
+        // After a bare column list, text we do not know is DuckDB's to report.
+        if (ours == 1) return std::monostate{};
         return Expected("USING, LOCATION, COMMENT, PARTITIONED BY, TBLPROPERTIES or AS", i);
       }
     }
