@@ -226,4 +226,62 @@ std::string DataType::ToString() const {
   return "?";
 }
 
+namespace {
+
+void AppendTypeJson(const DataType& type, std::string& out);
+
+void AppendFieldJson(const StructField& field, std::string& out) {
+  out += "{\"name\":";
+  AppendJsonQuoted(field.name, out);
+  out += ",\"type\":";
+  AppendTypeJson(field.type, out);
+  out += field.nullable ? ",\"nullable\":true" : ",\"nullable\":false";
+  out += ",\"metadata\":";
+  out += field.metadata_json.empty() ? "{}" : field.metadata_json;
+  out += "}";
+}
+
+void AppendTypeJson(const DataType& type, std::string& out) {
+  switch (type.kind) {
+    case TypeKind::kStruct:
+      out += "{\"type\":\"struct\",\"fields\":[";
+      for (size_t f = 0; f < type.fields.size(); ++f) {
+        if (f) out += ",";
+        AppendFieldJson(type.fields[f], out);
+      }
+      out += "]}";
+      return;
+    case TypeKind::kArray:
+      out += "{\"type\":\"array\",\"elementType\":";
+      AppendTypeJson(*type.element, out);
+      out += type.contains_null ? ",\"containsNull\":true}" : ",\"containsNull\":false}";
+      return;
+    case TypeKind::kMap:
+      out += "{\"type\":\"map\",\"keyType\":";
+      AppendTypeJson(*type.key, out);
+      out += ",\"valueType\":";
+      AppendTypeJson(*type.value, out);
+      out += type.value_contains_null ? ",\"valueContainsNull\":true}"
+                                      : ",\"valueContainsNull\":false}";
+      return;
+    default:
+      AppendJsonQuoted(type.ToString(), out);
+      return;
+  }
+}
+
+}  // namespace
+
+std::string SerializeDataType(const DataType& type) {
+  std::string out;
+  AppendTypeJson(type, out);
+  return out;
+}
+
+std::string SerializeField(const StructField& field) {
+  std::string out;
+  AppendFieldJson(field, out);
+  return out;
+}
+
 }  // namespace lake::delta

@@ -63,6 +63,13 @@ using Schema = DataType;  // kind == kStruct
 // unknown type name.
 Result<Schema> ParseSchema(std::string_view schema_json);
 
+// Serializes `type` as a schemaString (PROTOCOL.md "Schema Serialization Format"), the
+// inverse of ParseSchema: a primitive as its quoted name, nested types as objects, each
+// field's metadata copied as it is (column mapping keys included).
+std::string SerializeDataType(const DataType& type);
+// Serializes one struct field: {"name":..,"type":..,"nullable":..,"metadata":{..}}.
+std::string SerializeField(const StructField& field);
+
 // Parses a primitive type name as written in schemas ("long", "decimal(10,2)", ...).
 Result<DataType> ParsePrimitiveType(std::string_view name);
 

@@ -189,3 +189,27 @@ TEST(Schema, EveryConformanceSchemaParses) {
 
 }  // namespace
 }  // namespace lake::delta
+
+namespace lake::delta {
+namespace {
+
+// SerializeDataType is ParseSchema's inverse: written by hand in Spark's own form (field
+// order, metadata kept verbatim, nested nullability), the text must come back unchanged.
+TEST(Schema, SerializeDataTypeIsTheInverseOfParseSchema) {
+  const std::string spark =
+      R"j({"type":"struct","fields":[)j"
+      R"j({"name":"id","type":"long","nullable":false,"metadata":{"comment":"key"}},)j"
+      R"j({"name":"price","type":"decimal(10,2)","nullable":true,"metadata":{}},)j"
+      R"j({"name":"tags","type":{"type":"array","elementType":"string","containsNull":false},"nullable":true,"metadata":{}},)j"
+      R"j({"name":"attrs","type":{"type":"map","keyType":"string","valueType":{"type":"struct","fields":[)j"
+      R"j({"name":"a","type":"timestamp_ntz","nullable":true,"metadata":{"delta.columnMapping.id":7}}]},)j"
+      R"j("valueContainsNull":true},"nullable":true,"metadata":{}}]})j";
+  Result<Schema> schema = ParseSchema(spark);
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  EXPECT_EQ(SerializeDataType(*schema), spark);
+  EXPECT_EQ(SerializeField(schema->fields[0]),
+            R"j({"name":"id","type":"long","nullable":false,"metadata":{"comment":"key"}})j");
+}
+
+}  // namespace
+}  // namespace lake::delta

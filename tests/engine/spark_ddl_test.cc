@@ -37,7 +37,7 @@ std::string ErrorOf(std::string_view sql) {
 std::string TypeJson(std::string_view type) {
   Result<delta::DataType> t = ParseSparkType(type);
   if (!t.ok()) return "error: " + t.status().message();
-  return DataTypeJson(*t);
+  return delta::SerializeDataType(*t);
 }
 
 TEST(SparkDdlTypes, SparkTypeNamesMapToDeltaTypes) {

@@ -194,7 +194,7 @@ Result<delta::Metadata> MetadataFor(const CreateTableSpec& spec, const std::stri
   for (const auto& [name, expression] : spec.constraints) {
     configuration[StrCat(kConstraintPrefix, ToLower(name))] = expression;
   }
-  delta::Metadata metadata = delta::NewTableMetadata(DataTypeJson(schema), std::move(partitions),
+  delta::Metadata metadata = delta::NewTableMetadata(delta::SerializeDataType(schema), std::move(partitions),
                                                      std::move(configuration), NowMs());
   metadata.description = spec.comment;
   return metadata;
@@ -551,12 +551,12 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
                                " SET NOT NULL"));
         }
         schema.fields.push_back(FieldFor(column));
-        added.push_back(StrCat("{\"column\":", FieldJson(schema.fields.back()), "}"));
+        added.push_back(StrCat("{\"column\":", delta::SerializeField(schema.fields.back()), "}"));
       }
       if (added.empty()) return unchanged;
       operation = "ADD COLUMNS";
       parameters = JsonObject({{"columns", JsonQuote(StrCat("[", StrJoin(added, ","), "]"))}});
-      metadata.schema_string = DataTypeJson(schema);
+      metadata.schema_string = delta::SerializeDataType(schema);
       break;
     }
     case Kind::kSetNotNull:
@@ -583,8 +583,8 @@ Result<AlterOutcome> RunAlter(ClientContext& context, const AlterTableSpec& spec
       }
       field.nullable = !set;
       operation = "CHANGE COLUMN";
-      parameters = JsonObject({{"column", JsonQuote(FieldJson(field))}});
-      metadata.schema_string = DataTypeJson(schema);
+      parameters = JsonObject({{"column", JsonQuote(delta::SerializeField(field))}});
+      metadata.schema_string = delta::SerializeDataType(schema);
       break;
     }
     case Kind::kSetProperties: {

@@ -71,41 +71,6 @@ int64_t NowMs() {
       .count();
 }
 
-// ---- Delta schema JSON (PROTOCOL.md "Schema Serialization Format") ----
-
-std::string TypeJson(const delta::DataType& type);
-
-std::string FieldJson(const delta::StructField& f) {
-  return StrCat("{\"name\":", JsonQuote(f.name), ",\"type\":", TypeJson(f.type),
-                ",\"nullable\":", f.nullable ? "true" : "false", ",\"metadata\":",
-                f.metadata_json.empty() ? "{}" : f.metadata_json, "}");
-}
-
-std::string TypeJson(const delta::DataType& type) {
-  switch (type.kind) {
-    case delta::TypeKind::kStruct: {
-      std::vector<std::string> fields;
-      for (const delta::StructField& f : type.fields) fields.push_back(FieldJson(f));
-      return StrCat("{\"type\":\"struct\",\"fields\":[", StrJoin(fields, ","), "]}");
-    }
-    case delta::TypeKind::kArray:
-      return StrCat("{\"type\":\"array\",\"elementType\":", TypeJson(*type.element),
-                    ",\"containsNull\":", type.contains_null ? "true" : "false", "}");
-    case delta::TypeKind::kMap:
-      return StrCat("{\"type\":\"map\",\"keyType\":", TypeJson(*type.key),
-                    ",\"valueType\":", TypeJson(*type.value),
-                    ",\"valueContainsNull\":", type.value_contains_null ? "true" : "false", "}");
-    default:
-      return JsonQuote(type.ToString());
-  }
-}
-
-std::string SchemaJson(const delta::Schema& schema) {
-  std::vector<std::string> fields;
-  for (const delta::StructField& f : schema.fields) fields.push_back(FieldJson(f));
-  return StrCat("{\"type\":\"struct\",\"fields\":[", StrJoin(fields, ","), "]}");
-}
-
 // ---- Binding the write projection ----
 
 // Replaces references to the generic binding by positions in the operator's input.
@@ -643,7 +608,7 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     partition_columns.push_back(field->name);
   }
   delta::Metadata metadata = delta::NewTableMetadata(
-      SchemaJson(query_schema.schema), partition_columns, configuration, NowMs());
+      delta::SerializeDataType(query_schema.schema), partition_columns, configuration, NowMs());
   if (!clauses.comment.empty()) metadata.description = clauses.comment;
   SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
   if (existing) {

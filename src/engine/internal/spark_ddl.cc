@@ -627,48 +627,6 @@ class Parser {
   std::vector<Token> t_;
 };
 
-void AppendTypeJson(const delta::DataType& type, std::string& out);
-
-void AppendFieldJson(const delta::StructField& field, std::string& out) {
-  out += "{\"name\":";
-  AppendJsonQuoted(field.name, out);
-  out += ",\"type\":";
-  AppendTypeJson(field.type, out);
-  out += field.nullable ? ",\"nullable\":true" : ",\"nullable\":false";
-  out += ",\"metadata\":";
-  out += field.metadata_json.empty() ? "{}" : field.metadata_json;
-  out += "}";
-}
-
-void AppendTypeJson(const delta::DataType& type, std::string& out) {
-  switch (type.kind) {
-    case delta::TypeKind::kStruct:
-      out += "{\"type\":\"struct\",\"fields\":[";
-      for (size_t f = 0; f < type.fields.size(); ++f) {
-        if (f) out += ",";
-        AppendFieldJson(type.fields[f], out);
-      }
-      out += "]}";
-      return;
-    case delta::TypeKind::kArray:
-      out += "{\"type\":\"array\",\"elementType\":";
-      AppendTypeJson(*type.element, out);
-      out += type.contains_null ? ",\"containsNull\":true}" : ",\"containsNull\":false}";
-      return;
-    case delta::TypeKind::kMap:
-      out += "{\"type\":\"map\",\"keyType\":";
-      AppendTypeJson(*type.key, out);
-      out += ",\"valueType\":";
-      AppendTypeJson(*type.value, out);
-      out += type.value_contains_null ? ",\"valueContainsNull\":true}"
-                                      : ",\"valueContainsNull\":false}";
-      return;
-    default:
-      AppendJsonQuoted(type.ToString(), out);
-      return;
-  }
-}
-
 }  // namespace
 
 DdlParse ParseSparkDdl(std::string_view sql) {
@@ -725,18 +683,6 @@ delta::StructField FieldFor(const ColumnSpec& column) {
   field.metadata_json =
       column.comment ? StrCat("{\"comment\":", JsonQuote(*column.comment), "}") : std::string("{}");
   return field;
-}
-
-std::string DataTypeJson(const delta::DataType& type) {
-  std::string out;
-  AppendTypeJson(type, out);
-  return out;
-}
-
-std::string FieldJson(const delta::StructField& field) {
-  std::string out;
-  AppendFieldJson(field, out);
-  return out;
 }
 
 }  // namespace lake::engine::internal

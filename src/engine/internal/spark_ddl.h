@@ -125,11 +125,4 @@ Result<delta::DataType> ParseSparkType(std::string_view text);
 // Spark writes it.
 delta::StructField FieldFor(const ColumnSpec& column);
 
-// Returns the schemaString JSON of `type` (PROTOCOL.md "Schema Serialization Format"): a
-// primitive as its name, nested types as objects, field metadata copied as it is.
-std::string DataTypeJson(const delta::DataType& type);
-
-// Returns the JSON of one struct field: {"name":..,"type":..,"nullable":..,"metadata":{..}}.
-std::string FieldJson(const delta::StructField& field);
-
 }  // namespace lake::engine::internal
