@@ -46,65 +46,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSchema[] =
-    R"j({"type":"struct","fields":[)j"
-    R"j({"name":"part","type":"string","nullable":true,"metadata":{}},)j"
-    R"j({"name":"id","type":"long","nullable":true,"metadata":{}},)j"
-    R"j({"name":"value","type":"double","nullable":true,"metadata":{}},)j"
-    R"j({"name":"ts","type":"timestamp","nullable":true,"metadata":{}}]})j";
-
-constexpr int64_t kT0 = 1700000000000;
-constexpr int kPartitions = 100;
-
-std::string PathFor(int64_t idx) {
-  char path[128];
-  std::snprintf(path, sizeof path, "part=p%02d/part-%08" PRId64 "-%08" PRIx64 "-c000.snappy.parquet",
-                static_cast<int>(idx % kPartitions), idx,
-                static_cast<uint64_t>(idx) * 2654435761u % 0xffffffffu);
-  return path;
-}
-std::string PartFor(int64_t idx) {
-  char p[16];
-  std::snprintf(p, sizeof p, "p%02d", static_cast<int>(idx % kPartitions));
-  return p;
-}
-int64_t SizeFor(int64_t idx) { return 100'000 + (idx * 7919) % 900'000; }
-
-std::string StatsFor(int64_t idx) {
-  const int64_t first = idx * 1000;
-  return "{\"numRecords\":1000,\"minValues\":{\"id\":" + std::to_string(first) +
-         ",\"value\":0.5,\"ts\":\"2024-01-01T00:00:00.000Z\"},\"maxValues\":{\"id\":" +
-         std::to_string(first + 999) +
-         ",\"value\":99.5,\"ts\":\"2024-01-02T00:00:00.000Z\"},\"nullCount\":{\"id\":0,\"value\":0,"
-         "\"ts\":0}}";
-}
-
-void WriteLog(const fs::path& table, int64_t commits, int64_t adds_per_commit) {
-  for (int64_t v = 0; v < commits; ++v) {
-    std::vector<std::string> actions = {CommitInfoAction(kT0 + v * 1000, "WRITE")};
-    if (v == 0) {
-      actions.push_back(ProtocolAction());
-      actions.push_back(MetadataAction(kSchema, {"part"}, kT0));
-    }
-    for (int64_t i = 0; i < adds_per_commit; ++i) {
-      const int64_t idx = v * adds_per_commit + i;
-      actions.push_back(AddAction(PathFor(idx), "\"part\":\"" + PartFor(idx) + "\"", SizeFor(idx),
-                                  kT0 + v * 1000, StatsFor(idx)));
-    }
-    if (v % 10 == 0 && v >= 10) {
-      for (int64_t i = 0; i < 10 && i < adds_per_commit; ++i) {
-        const int64_t idx = (v - 5) * adds_per_commit + i;
-        actions.push_back(RemoveAction(PathFor(idx), "\"part\":\"" + PartFor(idx) + "\"",
-                                       SizeFor(idx), kT0 + v * 1000));
-      }
-    }
-    if (!WriteCommit(table, v, actions)) {
-      std::fprintf(stderr, "cannot write commit %lld\n", static_cast<long long>(v));
-      std::exit(1);
-    }
-  }
-}
-
 // The checkpoint columns, as Spark writes them (delta/engine.h CheckpointWriter).
 constexpr char kDv[] =
     "STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, sizeInBytes INTEGER, "
@@ -156,8 +97,8 @@ std::string CheckpointRowsSql(const fs::path& table) {
          "'readerFeatures': NULL, 'writerFeatures': NULL}, NULL "
          "UNION ALL SELECT NULL, NULL, NULL, {'id': '6c7a7b3e-7c1e-4a55-9b1d-3f1f6d5e2a10', "
          "'name': NULL, 'description': NULL, 'format': {'provider': 'parquet', 'options': MAP {}}, "
-         "'schemaString': '" + std::string(kSchema) + "', 'partitionColumns': ['part'], "
-         "'configuration': MAP {}, 'createdTime': " + std::to_string(kT0) + "}, NULL, NULL";
+         "'schemaString': '" + std::string(kGenSchema) + "', 'partitionColumns': ['part'], "
+         "'configuration': MAP {}, 'createdTime': " + std::to_string(kGenT0) + "}, NULL, NULL";
 }
 
 std::string CopySql(const std::string& select, const std::string& out) {
@@ -223,14 +164,14 @@ int Main(int argc, char** argv) {
     return RssChild(argv[2], std::stoll(argv[3]));
   }
   if (argc == 5 && std::string_view(argv[1]) == "--generate") {  // <dir> <commits> <adds>
-    WriteLog(argv[2], std::stoll(argv[3]), std::stoll(argv[4]) / std::stoll(argv[3]));
+    WriteGeneratedLog(argv[2], std::stoll(argv[3]), std::stoll(argv[4]) / std::stoll(argv[3]));
     return 0;
   }
   Options options = ParseArgs(argc, argv);
   const int64_t commits = options.small ? 100 : 1'000;
   const int64_t adds = options.small ? 100'000 : 1'000'000;
   const int64_t version = commits - 1;
-  const int64_t now_ms = kT0 + version * 1000;  // every tombstone is unexpired
+  const int64_t now_ms = kGenT0 + version * 1000;  // every tombstone is unexpired
 
   TempDir tmp(options);
   const fs::path table = fs::path(tmp.path()) / "table";
@@ -242,7 +183,7 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "generating %lld commits / %lld adds in %s ...\n",
                static_cast<long long>(commits), static_cast<long long>(adds), tmp.path().c_str());
   const double gen_start = WallMs();
-  WriteLog(table, commits, adds / commits);
+  WriteGeneratedLog(table, commits, adds / commits);
   std::fprintf(stderr, "generated in %.1f s\n", (WallMs() - gen_start) / 1e3);
 
   // Row-for-row check of the two writers, once, before any timing.

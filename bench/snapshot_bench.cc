@@ -43,87 +43,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSchema[] =
-    R"j({"type":"struct","fields":[)j"
-    R"j({"name":"part","type":"string","nullable":true,"metadata":{}},)j"
-    R"j({"name":"id","type":"long","nullable":true,"metadata":{}},)j"
-    R"j({"name":"value","type":"double","nullable":true,"metadata":{}},)j"
-    R"j({"name":"ts","type":"timestamp","nullable":true,"metadata":{}}]})j";
-
-constexpr int64_t kT0 = 1700000000000;
-constexpr int kPartitions = 100;
-
-struct FileEntry {
-  std::string path;
-  std::string part;
-  int64_t size;
-};
-
-FileEntry FileFor(int64_t idx) {
-  char path[128];
-  const int part = static_cast<int>(idx % kPartitions);
-  std::snprintf(path, sizeof path, "part=p%02d/part-%08" PRId64 "-%08" PRIx64 "-c000.snappy.parquet",
-                part, idx, static_cast<uint64_t>(idx) * 2654435761u % 0xffffffffu);
-  char p[16];
-  std::snprintf(p, sizeof p, "p%02d", part);
-  return {path, p, 100'000 + (idx * 7919) % 900'000};
-}
-
-std::string StatsFor(int64_t idx) {
-  const int64_t first = idx * 1000;
-  return "{\"numRecords\":1000,\"minValues\":{\"id\":" + std::to_string(first) +
-         ",\"value\":0.5,\"ts\":\"2024-01-01T00:00:00.000Z\"},\"maxValues\":{\"id\":" +
-         std::to_string(first + 999) +
-         ",\"value\":99.5,\"ts\":\"2024-01-02T00:00:00.000Z\"},\"nullCount\":{\"id\":0,\"value\":0,"
-         "\"ts\":0}}";
-}
-
-std::string AddFor(int64_t idx, int64_t version) {
-  const FileEntry f = FileFor(idx);
-  return AddAction(f.path, "\"part\":\"" + f.part + "\"", f.size, kT0 + version * 1000, StatsFor(idx));
-}
-
-std::string RemoveFor(int64_t idx, int64_t version) {
-  const FileEntry f = FileFor(idx);
-  return RemoveAction(f.path, "\"part\":\"" + f.part + "\"", f.size, kT0 + version * 1000);
-}
-
-// Writes the JSON-only log; returns the expected live file count and bytes.
-std::pair<int64_t, int64_t> WriteLog(const fs::path& table, int64_t commits, int64_t adds_per_commit) {
-  std::vector<bool> live(static_cast<size_t>(commits * adds_per_commit), false);
-  for (int64_t v = 0; v < commits; ++v) {
-    std::vector<std::string> actions = {CommitInfoAction(kT0 + v * 1000, "WRITE")};
-    if (v == 0) {
-      actions.push_back(ProtocolAction());
-      actions.push_back(MetadataAction(kSchema, {"part"}, kT0));
-    }
-    for (int64_t i = 0; i < adds_per_commit; ++i) {
-      const int64_t idx = v * adds_per_commit + i;
-      actions.push_back(AddFor(idx, v));
-      live[static_cast<size_t>(idx)] = true;
-    }
-    if (v % 10 == 0 && v >= 10) {
-      for (int64_t i = 0; i < 10 && i < adds_per_commit; ++i) {
-        const int64_t idx = (v - 5) * adds_per_commit + i;
-        actions.push_back(RemoveFor(idx, v));
-        live[static_cast<size_t>(idx)] = false;
-      }
-    }
-    if (!WriteCommit(table, v, actions)) {
-      std::fprintf(stderr, "cannot write commit %lld\n", static_cast<long long>(v));
-      std::exit(1);
-    }
-  }
-  int64_t n = 0, bytes = 0;
-  for (size_t idx = 0; idx < live.size(); ++idx) {
-    if (live[idx]) {
-      ++n;
-      bytes += FileFor(static_cast<int64_t>(idx)).size;
-    }
-  }
-  return {n, bytes};
-}
-
 constexpr char kAddType[] =
     "STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
     "modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR)";
@@ -171,8 +90,8 @@ void WriteCheckpoint(engine::Session& s, const fs::path& json_table, const fs::p
       "UNION ALL SELECT NULL, NULL, NULL, NULL, {'minReaderVersion': 1, 'minWriterVersion': 2} "
       "UNION ALL SELECT NULL, NULL, NULL, {'id': '6c7a7b3e-7c1e-4a55-9b1d-3f1f6d5e2a10', 'name': "
       "NULL, 'description': NULL, 'format': {'provider': 'parquet', 'options': MAP {}}, "
-      "'schemaString': '" + std::string(kSchema) + "', 'partitionColumns': ['part'], "
-      "'configuration': MAP {}, 'createdTime': " + std::to_string(kT0) + "}, NULL"
+      "'schemaString': '" + std::string(kGenSchema) + "', 'partitionColumns': ['part'], "
+      "'configuration': MAP {}, 'createdTime': " + std::to_string(kGenT0) + "}, NULL"
       ") TO '" + out + "' (FORMAT parquet)";
   Check(s.Query(sql).status(), "write checkpoint");
   engine::ResultTable n = CheckResult(s.Query("SELECT count(*) FROM read_parquet('" + out + "')"), "count checkpoint");
@@ -216,7 +135,7 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "generating %lld commits / %lld adds in %s ...\n",
                static_cast<long long>(commits), static_cast<long long>(adds), tmp.path().c_str());
   const double gen_start = WallMs();
-  const auto [live_files, live_bytes] = WriteLog(json_table, commits, per_commit);
+  const auto [live_files, live_bytes] = WriteGeneratedLog(json_table, commits, per_commit);
   fs::create_directories(ckpt_table / "_delta_log");
   for (int64_t v = 0; v < commits; ++v) {
     fs::create_hard_link(json_table / "_delta_log" / CommitName(v), ckpt_table / "_delta_log" / CommitName(v));
@@ -285,8 +204,8 @@ int Main(int argc, char** argv) {
     bool ok = true;
     for (int i = 0; i <= options.runs && ok; ++i) {
       const int64_t v = base->version() + 1;
-      std::vector<std::string> actions = {CommitInfoAction(kT0 + v * 1000, "WRITE")};
-      for (int k = 0; k < 10; ++k) actions.push_back(AddFor(next_idx++, v));
+      std::vector<std::string> actions = {CommitInfoAction(kGenT0 + v * 1000, "WRITE")};
+      for (int k = 0; k < 10; ++k) actions.push_back(GenAddFor(next_idx++, v));
       if (!WriteCommit(ckpt_table, v, actions)) {
         ok = runner.Fail("snapshot_refresh", "cannot write commit " + std::to_string(v));
         break;
