@@ -20,6 +20,7 @@
 #include "delta/protocol_validator.h"
 #include "sql/lakehouse.h"
 #include "status_matchers.h"
+#include "temp_lakehouse.h"
 
 namespace lake::sql {
 namespace {
@@ -57,34 +58,20 @@ std::string CommitName(int64_t version) {
   return name;
 }
 
-class ConformanceAppend : public ::testing::TestWithParam<std::string> {
+class ConformanceAppend : public testing::TempLakehouse<::testing::TestWithParam<std::string>> {
  protected:
+  ConformanceAppend() : TempLakehouse("lake_conf_append") {}
+
   void SetUp() override {
-    std::string id = GetParam();
-    for (char& c : id) {
+    TempLakehouse::SetUp();
+    if (HasFatalFailure()) return;
+    name_ = GetParam();
+    for (char& c : name_) {
       if (c == '/' || c == '-') c = '_';
     }
-    name_ = id;
-    root_ = fs::temp_directory_path() / ("lake_conf_append_" + std::to_string(getpid()) + "_" + id);
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    location_ = (root_ / "table").string();
+    location_ = (root_ / "data" / "table").string();
     fs::copy(std::string(LAKE_CONFORMANCE_DIR) + "/" + GetParam(), location_,
              fs::copy_options::recursive);
-    LakehouseOptions options;
-    options.home = (root_ / "home").string();
-    options.database.threads = 2;
-    auto house = Lakehouse::Open(options);
-    ASSERT_TRUE(house.ok()) << house.status();
-    house_ = std::move(*house);
-    auto session = house_->database().Connect();
-    ASSERT_TRUE(session.ok()) << session.status();
-    session_ = std::move(*session);
-  }
-  void TearDown() override {
-    session_.reset();
-    house_.reset();
-    fs::remove_all(root_);
   }
   // The latest commit version in the copy's log.
   int64_t LatestCommit() const {
@@ -101,10 +88,7 @@ class ConformanceAppend : public ::testing::TestWithParam<std::string> {
   }
 
   std::string name_;
-  fs::path root_;
   std::string location_;
-  std::unique_ptr<Lakehouse> house_;
-  std::unique_ptr<engine::Session> session_;
 };
 
 TEST_P(ConformanceAppend, AppendsThreeOfItsOwnRowsOrRefusesByName) {

@@ -19,6 +19,7 @@
 #include "engine/internal/lake_ddl.h"
 #include "sql/lakehouse.h"
 #include "status_matchers.h"
+#include "temp_lakehouse.h"
 #include "storage/object_store.h"
 
 namespace lake::sql {
@@ -31,27 +32,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-class DdlTest : public ::testing::Test {
+class DdlTest : public testing::TempLakehouse<> {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("lake_ddl_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "data");
-    LakehouseOptions options;
-    options.home = (root_ / "home").string();
-    options.database.threads = 2;
-    ASSERT_OK_AND_ASSIGN(house_, Lakehouse::Open(options));
-    ASSERT_OK_AND_ASSIGN(session_, house_->database().Connect());
-  }
-  void TearDown() override {
-    session_.reset();
-    house_.reset();
-    fs::remove_all(root_);
-  }
-
-  Result<engine::ResultTable> Query(const std::string& sql) { return session_->Query(sql); }
+  DdlTest() : TempLakehouse("lake_ddl") {}
 
   void Exec(const std::string& sql) {
     auto r = Query(sql);
@@ -139,9 +122,6 @@ class DdlTest : public ::testing::Test {
     return delta::testing::ValidateTableLog(**store);
   }
 
-  fs::path root_;
-  std::unique_ptr<Lakehouse> house_;
-  std::unique_ptr<engine::Session> session_;
 };
 
 TEST_F(DdlTest, SparkCreateTableWritesVersionZeroLikeSpark) {
@@ -193,7 +173,7 @@ TEST_F(DdlTest, SparkCreateTableWritesVersionZeroLikeSpark) {
               ElementsAre("id|BIGINT", "region|VARCHAR", "amount|DECIMAL(10,2)", "tags|VARCHAR[]",
                           "attrs|MAP(VARCHAR, INTEGER)", "addr|STRUCT(city VARCHAR, zip INTEGER)"));
   EXPECT_THAT(Rows("SELECT * FROM lake_describe('sales.orders')"),
-              testing::Contains("id|long|the id"));
+              ::testing::Contains("id|long|the id"));
   EXPECT_THAT(Rows("SHOW TABLES IN sales"), ElementsAre("sales|orders|false"));
 }
 

@@ -22,6 +22,7 @@
 #include "engine/internal/ctas_clauses.h"
 #include "sql/lakehouse.h"
 #include "status_matchers.h"
+#include "temp_lakehouse.h"
 #include "storage/object_store.h"
 
 namespace lake::sql {
@@ -32,35 +33,15 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using Json = nlohmann::json;
 
-class LakeWriteTest : public ::testing::Test {
+class LakeWriteTest : public testing::TempLakehouse<> {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("lake_write_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "data");
-    LakehouseOptions options;
-    options.home = (root_ / "home").string();
-    options.database.threads = 2;
-    auto house = Lakehouse::Open(options);
-    ASSERT_TRUE(house.ok()) << house.status();
-    house_ = std::move(*house);
-    session_ = NewSession();
-  }
-  void TearDown() override {
-    session_.reset();
-    house_.reset();
-    fs::remove_all(root_);
-  }
+  LakeWriteTest() : TempLakehouse("lake_write") {}
 
   std::unique_ptr<engine::Session> NewSession() {
     auto session = house_->database().Connect();
     EXPECT_TRUE(session.ok()) << session.status();
     return session.ok() ? std::move(*session) : nullptr;
   }
-
-  Result<engine::ResultTable> Query(const std::string& sql) { return session_->Query(sql); }
 
   // The single value of `sql` rendered as text ("" for NULL).
   std::string One(const std::string& sql, engine::Session* session = nullptr) {
@@ -185,9 +166,6 @@ class LakeWriteTest : public ::testing::Test {
     return n;
   }
 
-  fs::path root_;
-  std::unique_ptr<Lakehouse> house_;
-  std::unique_ptr<engine::Session> session_;
 };
 
 constexpr const char* kIdName =

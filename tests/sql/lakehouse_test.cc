@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "status_matchers.h"
+#include "temp_lakehouse.h"
 
 namespace lake::sql {
 namespace {
@@ -27,35 +28,9 @@ std::string Conformance(const std::string& table) {
   return std::string(LAKE_CONFORMANCE_DIR) + "/" + table;
 }
 
-class LakehouseTest : public ::testing::Test {
+class LakehouseTest : public testing::TempLakehouse<> {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() /
-            ("lake_lakehouse_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_ / "data");
-    home_ = (root_ / "home").string();
-    house_ = Open();
-    ASSERT_NE(house_, nullptr);
-    auto session = house_->database().Connect();
-    ASSERT_TRUE(session.ok()) << session.status();
-    session_ = std::move(*session);
-  }
-  void TearDown() override {
-    session_.reset();
-    house_.reset();
-    fs::remove_all(root_);
-  }
-
-  std::unique_ptr<Lakehouse> Open() {
-    LakehouseOptions options;
-    options.home = home_;
-    options.database.threads = 2;
-    auto house = Lakehouse::Open(options);
-    EXPECT_TRUE(house.ok()) << house.status();
-    return house.ok() ? std::move(*house) : nullptr;
-  }
+  LakehouseTest() : TempLakehouse("lake_lakehouse") {}
 
   // Copies a conformance table to <root>/data/<name> and returns that path.
   std::string CopyTable(const std::string& table, const std::string& name) {
@@ -63,8 +38,6 @@ class LakehouseTest : public ::testing::Test {
     fs::copy(Conformance(table), to, fs::copy_options::recursive);
     return to.string();
   }
-
-  Result<engine::ResultTable> Query(const std::string& sql) { return session_->Query(sql); }
 
   int64_t QueryInt(const std::string& sql) {
     auto result = Query(sql);
@@ -98,10 +71,6 @@ class LakehouseTest : public ::testing::Test {
     return r.ok() ? Status::OK() : r.status();
   }
 
-  fs::path root_;
-  std::string home_;
-  std::unique_ptr<Lakehouse> house_;
-  std::unique_ptr<engine::Session> session_;
 };
 
 TEST_F(LakehouseTest, NamesResolveInTheDefaultSchemaAndQualified) {
