@@ -22,9 +22,13 @@ class TempLakehouse : public Base {
   explicit TempLakehouse(std::string prefix) : prefix_(std::move(prefix)) {}
 
   void SetUp() override {
+    // Parameterized tests are named "Test/param": keep the folder one level deep.
+    std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : test) {
+      if (c == '/') c = '_';
+    }
     root_ = std::filesystem::temp_directory_path() /
-            (prefix_ + "_" + std::to_string(getpid()) + "_" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+            (prefix_ + "_" + std::to_string(getpid()) + "_" + test);
     std::filesystem::remove_all(root_);
     std::filesystem::create_directories(root_ / "data");
     home_ = (root_ / "home").string();
