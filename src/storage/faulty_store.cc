@@ -5,20 +5,21 @@
 namespace lake::storage {
 
 FaultyStore::Gate FaultyStore::Enter(std::string_view op, std::string_view key) {
-  int64_t call = ++calls_;
-  if (trigger_ <= 0 || call < trigger_) return Gate::kPass;
-  if (call == trigger_) {
-    triggered_ = true;
-    return mode_ == Mode::kCrashAfter ? Gate::kFailAfter : Gate::kFailBefore;
+  Schedule& s = *schedule_;
+  int64_t call = ++s.calls_;
+  if (s.trigger_ <= 0 || call < s.trigger_) return Gate::kPass;
+  if (call == s.trigger_) {
+    s.triggered_ = true;
+    return s.mode_ == Mode::kCrashAfter ? Gate::kFailAfter : Gate::kFailBefore;
   }
   // After the trigger: a one-off failure is over; a crashed process stays dead.
-  return mode_ == Mode::kFailOnce ? Gate::kPass : Gate::kFailBefore;
+  return s.mode_ == Mode::kFailOnce ? Gate::kPass : Gate::kFailBefore;
 }
 
 Status FaultyStore::Injected(std::string_view op, std::string_view key) const {
-  const char* what = mode_ == Mode::kFailOnce ? "failure" : "crash";
-  return Status::IOError(StrCat("injected ", what, " (trigger call ", trigger_, "): ", op, " ",
-                                inner_.uri(), "/", key));
+  const char* what = schedule_->mode_ == Mode::kFailOnce ? "failure" : "crash";
+  return Status::IOError(StrCat("injected ", what, " (trigger call ", schedule_->trigger_,
+                                "): ", op, " ", inner_.uri(), "/", key));
 }
 
 // Each method: a gate that fails before the inner call, else the inner call, whose outcome

@@ -7,6 +7,10 @@
 //    as if the process died just before call N.
 //  - kCrashAfter: call N goes through to the inner store, then returns kIOError, and every
 //    later call fails: the process died after the effect but before it learned of it.
+// A Schedule (the trigger, the mode and the call counter) can be shared by several
+// FaultyStores, so that one "call N" spans every store an operation opens: with
+// SetStoreWrapperForTesting (object_store.h) each store the SQL engine opens is wrapped in a
+// FaultyStore owning it, all counting on one Schedule.
 // Thread-safe.
 #pragma once
 
@@ -22,14 +26,37 @@ class FaultyStore final : public ObjectStore {
  public:
   enum class Mode { kFailOnce, kCrash, kCrashAfter };
 
-  // Wraps `inner` (borrowed; must outlive this). trigger_call = 0 never fails.
-  FaultyStore(ObjectStore& inner, int64_t trigger_call, Mode mode)
-      : inner_(inner), trigger_(trigger_call), mode_(mode) {}
+  // Which call fails and how; counts the calls of every FaultyStore that shares it.
+  class Schedule {
+   public:
+    // trigger_call = 0 never fails.
+    Schedule(int64_t trigger_call, Mode mode) : trigger_(trigger_call), mode_(mode) {}
+    // Returns the number of calls made so far (to size a "for every N" loop).
+    int64_t calls() const { return calls_.load(); }
+    // Returns true once the trigger call happened.
+    bool triggered() const { return triggered_.load(); }
+    int64_t trigger_call() const { return trigger_; }
+    Mode mode() const { return mode_; }
 
-  // Returns the number of calls made so far (to size a "for every N" loop).
-  int64_t calls() const { return calls_.load(); }
-  // Returns true once the trigger call happened.
-  bool triggered() const { return triggered_.load(); }
+   private:
+    friend class FaultyStore;
+    const int64_t trigger_;
+    const Mode mode_;
+    std::atomic<int64_t> calls_{0};
+    std::atomic<bool> triggered_{false};
+  };
+
+  // Wraps `inner` (borrowed; must outlive this) with a schedule of its own.
+  FaultyStore(ObjectStore& inner, int64_t trigger_call, Mode mode)
+      : inner_(inner), schedule_(std::make_shared<Schedule>(trigger_call, mode)) {}
+  // Wraps and owns `inner`, counting on `schedule` (shared with other FaultyStores).
+  FaultyStore(std::unique_ptr<ObjectStore> inner, std::shared_ptr<Schedule> schedule)
+      : owned_(std::move(inner)), inner_(*owned_), schedule_(std::move(schedule)) {}
+
+  // Returns the number of calls made so far through this store's schedule.
+  int64_t calls() const { return schedule_->calls(); }
+  // Returns true once the schedule's trigger call happened.
+  bool triggered() const { return schedule_->triggered(); }
 
   Result<std::string> Get(std::string_view key) override;
   Result<std::string> GetRange(std::string_view key, int64_t offset, int64_t length) override;
@@ -51,11 +78,9 @@ class FaultyStore final : public ObjectStore {
   Gate Enter(std::string_view op, std::string_view key);
   Status Injected(std::string_view op, std::string_view key) const;
 
+  std::unique_ptr<ObjectStore> owned_;  // null when `inner_` is borrowed
   ObjectStore& inner_;
-  const int64_t trigger_;
-  const Mode mode_;
-  std::atomic<int64_t> calls_{0};
-  std::atomic<bool> triggered_{false};
+  std::shared_ptr<Schedule> schedule_;
 };
 
 }  // namespace lake::storage

@@ -1,6 +1,7 @@
 #include "storage/object_store.h"
 
 #include <cctype>
+#include <mutex>
 
 #include "base/strings.h"
 #include "storage/local_store.h"
@@ -71,7 +72,21 @@ Result<std::string> FileUriPath(std::string_view uri) {
   return PercentDecode(uri, rest);
 }
 
+std::mutex& WrapperMutex() {
+  static std::mutex mu;
+  return mu;
+}
+StoreWrapper& Wrapper() {
+  static StoreWrapper* wrapper = new StoreWrapper();  // never destroyed: no exit-order issues
+  return *wrapper;
+}
+
 }  // namespace
+
+void SetStoreWrapperForTesting(StoreWrapper wrapper) {
+  std::lock_guard lock(WrapperMutex());
+  Wrapper() = std::move(wrapper);
+}
 
 Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri) {
   if (uri.empty()) {
@@ -91,6 +106,12 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri) {
     path = std::string(uri);
   }
   LAKE_ASSIGN_OR_RETURN(std::unique_ptr<LocalStore> store, LocalStore::Open(std::move(path)));
+  StoreWrapper wrapper;
+  {
+    std::lock_guard lock(WrapperMutex());
+    wrapper = Wrapper();
+  }
+  if (wrapper) return wrapper(std::move(store));
   return std::unique_ptr<ObjectStore>(std::move(store));
 }
 

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -72,5 +73,15 @@ class ObjectStore {
 // local folder (which need not exist yet). Other schemes (s3://, abfss://, gs://, ...) fail
 // with kNotSupported naming the scheme.
 Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri);
+
+// Test seam, for fault tests only: a function OpenStore applies to every store it opens from
+// then on (it owns the store it is given and returns the store callers get), e.g. to put a
+// FaultyStore under the SQL write path, whose stores are opened deep inside the engine.
+// Set it before opening the Database whose statements should see it, and reset it (pass an
+// empty function) once that Database is closed: stores opened earlier keep what they were
+// opened with. Setting it is thread-safe; OpenStore calls the function without a lock, so it
+// must be thread-safe itself. Production code never sets it.
+using StoreWrapper = std::function<std::unique_ptr<ObjectStore>(std::unique_ptr<ObjectStore>)>;
+void SetStoreWrapperForTesting(StoreWrapper wrapper);
 
 }  // namespace lake::storage

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,33 @@ TEST(FaultyStore, EachMethodCallCountsAsOneCall) {
     EXPECT_EQ(store.calls(), static_cast<int64_t>(calls.size()));
     EXPECT_TRUE(store.triggered());
   }
+}
+
+TEST(FaultyStore, StoresSharingAScheduleCountOnOneCounter) {
+  MemoryStore first_inner, second_inner;
+  auto schedule = std::make_shared<FaultyStore::Schedule>(3, Mode::kCrash);
+  FaultyStore first(first_inner, 0, Mode::kCrash);  // its own schedule: never fails
+  FaultyStore a(std::make_unique<MemoryStore>(), schedule);
+  FaultyStore b(std::make_unique<MemoryStore>(), schedule);
+  ASSERT_OK(a.Put("k", "1"));                                      // call 1
+  ASSERT_OK(b.Put("k", "2"));                                      // call 2
+  EXPECT_EQ(a.Get("k").status().code(), StatusCode::kIOError);    // call 3: the crash
+  EXPECT_EQ(b.Get("k").status().code(), StatusCode::kIOError);    // dead after it
+  EXPECT_EQ(schedule->calls(), 4);
+  EXPECT_EQ(a.calls(), 4);
+  EXPECT_TRUE(b.triggered());
+  ASSERT_OK(first.Put("k", "3"));
+  EXPECT_EQ(first.calls(), 1);
+}
+
+TEST(FaultyStore, OwningStoreReachesItsInnerStore) {
+  auto inner = std::make_unique<MemoryStore>();
+  ASSERT_OK(inner->Put("k", "v"));
+  const std::string uri = inner->uri();
+  FaultyStore store(std::move(inner), std::make_shared<FaultyStore::Schedule>(0, Mode::kCrash));
+  ASSERT_OK_AND_ASSIGN(std::string v, store.Get("k"));
+  EXPECT_EQ(v, "v");
+  EXPECT_EQ(store.uri(), uri);
 }
 
 TEST(FaultyStore, FailOnceFailsOnlyTheTriggerCallAndHasNoEffect) {

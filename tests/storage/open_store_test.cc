@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "storage/object_store.h"
 #include "test_util.h"
@@ -69,6 +70,23 @@ TEST(OpenStore, MalformedLocationsAreInvalid) {
   EXPECT_EQ(OpenStore("file:///tmp/bad%zzescape").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("file:///tmp/cut%2").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("file://otherhost/t").status().code(), StatusCode::kNotSupported);
+}
+
+TEST(OpenStore, TestingWrapperWrapsEveryStoreOpenedWhileSet) {
+  testing::TempDir dir;
+  std::vector<std::string> wrapped;
+  SetStoreWrapperForTesting([&](std::unique_ptr<ObjectStore> store) {
+    wrapped.push_back(store->uri());
+    return store;
+  });
+  auto first = OpenStore(dir.path());
+  auto second = OpenStore("file://" + dir.path());
+  SetStoreWrapperForTesting(nullptr);
+  auto after = OpenStore(dir.path());
+  ASSERT_OK(first.status());
+  ASSERT_OK(second.status());
+  ASSERT_OK(after.status());
+  EXPECT_EQ(wrapped, (std::vector<std::string>{"file://" + dir.path(), "file://" + dir.path()}));
 }
 
 }  // namespace
