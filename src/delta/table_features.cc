@@ -393,7 +393,7 @@ Result<std::vector<TableConstraint>> TableConstraints(const Metadata& metadata,
   std::vector<TableConstraint> out;
   constexpr std::string_view kPrefix = "delta.constraints.";
   for (const auto& [key, value] : metadata.configuration) {  // std::map: sorted by name
-    if (StartsWith(key, kPrefix)) out.push_back({key.substr(kPrefix.size()), value, ""});
+    if (StartsWith(key, kPrefix)) out.push_back({key.substr(kPrefix.size()), value, "", ""});
   }
   Status bad;
   ForEachField(schema, "", [&](const StructField& field, const std::string& path) {
@@ -416,7 +416,7 @@ Result<std::vector<TableConstraint>> TableConstraints(const Metadata& metadata,
                 .WithHint("fix the column metadata with the engine that wrote it");
       return;
     }
-    out.push_back({StrCat("invariant(", path, ")"), expr->get<std::string>(), path});
+    out.push_back({StrCat("invariant(", path, ")"), expr->get<std::string>(), path, ""});
   });
   LAKE_RETURN_IF_ERROR(bad);
   return out;

@@ -93,6 +93,9 @@ struct TableConstraint {
   std::string name;        // constraint name; "invariant(<column path>)" for invariants
   std::string expression;  // boolean SQL expression; false or NULL fails the row
   std::string column;      // the column path of an invariant; empty for CHECK constraints
+  // What a violation says before the row; empty: "CHECK constraint <name> (<expression>)".
+  // Writers set it for row conditions that are not table constraints (REPLACE WHERE).
+  std::string violation;
 };
 
 // Returns the CHECK constraints (by name) and then the invariants (in schema order) of a

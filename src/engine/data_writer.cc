@@ -778,8 +778,11 @@ Result<WriteProjection> PlanWriteProjection(const std::vector<ResultColumn>& col
     std::string guarded = "CASE";
     for (const delta::TableConstraint& c : constraints) {
       guarded += StrCat(" WHEN (", c.expression, ") IS NOT TRUE THEN error(",
-                        SqlQuote(StrCat("CHECK constraint ", c.name, " (", c.expression,
-                                        ") violated by row ")),
+                        SqlQuote(StrCat(c.violation.empty()
+                                            ? StrCat("CHECK constraint ", c.name, " (",
+                                                     c.expression, ")")
+                                            : c.violation,
+                                        " violated by row ")),
                         " || ", row_json, ")");
     }
     out.columns.front().expr = StrCat(guarded, " ELSE ", out.columns.front().expr, " END");

@@ -373,6 +373,7 @@ std::vector<ResultColumn> ResultColumns(const duckdb::QueryResult& result) {
 class SessionImpl final : public Session {
  public:
   explicit SessionImpl(duckdb::DuckDB& db) : conn_(db) {}
+  explicit SessionImpl(duckdb::DatabaseInstance& db) : conn_(db) {}
 
   Result<ResultTable> Query(std::string_view sql) override {
     ResultTable table;
@@ -447,6 +448,10 @@ class SessionImpl final : public Session {
 
 }  // namespace
 
+std::unique_ptr<Session> NewSession(duckdb::DatabaseInstance& db) {
+  return std::make_unique<SessionImpl>(db);
+}
+
 Result<std::unique_ptr<Session>> DatabaseImpl::Connect() {
   std::unique_ptr<SessionImpl> session;
   LAKE_RETURN_IF_ERROR(CatchAll([&] { session = std::make_unique<SessionImpl>(*db_); }));
@@ -505,7 +510,6 @@ Result<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options)
     internal::SnapshotCache::Install(*db->instance, cache_options);
     internal::RegisterDeltaScan(*db->instance);
     internal::RegisterLakeSql(*db->instance);
-    internal::RegisterCheckpointRows(*db->instance);
     if (options.table_directory) {
       internal::RegisterLakeCatalog(*db->instance, options.table_directory);
       auto attach = setup.Query(StrCat("ATTACH 'lake' AS ", internal::kLakeCatalogName,

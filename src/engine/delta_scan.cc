@@ -1,6 +1,7 @@
-// delta_scan(path [, version := n] [, timestamp := '...'] [, skip_files := true]): Delta tables
-// through DuckDB's own
-// Parquet scan (DUCKDB-INTEGRATION.md §2.1).
+// delta_scan(path [, version := n] [, timestamp := '...'] [, skip_files := true]
+//            [, files := ['<add.path>', ...]]): Delta tables through DuckDB's own Parquet scan
+// (DUCKDB-INTEGRATION.md §2.1). `files` restricts the scan to those live files (the write
+// path rewrites exactly the files it removes, row_removal.h).
 //
 // Design notes.
 //  (1) The function is a copy of parquet_scan with our MultiFileReader + MultiFileList: DuckDB
@@ -23,6 +24,7 @@
 //  (6) Every error thrown from here is DuckDB-typed with the lake Status encoded
 //      (internal/errors.h); never InternalException (it invalidates the instance, §2.6).
 #include <algorithm>
+#include <unordered_map>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -465,6 +467,27 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
   switch (expr.GetExpressionClass()) {
     case duckdb::ExpressionClass::BOUND_COMPARISON: {
       auto& cmp = expr.Cast<duckdb::BoundComparisonExpression>();
+      if (cmp.type == duckdb::ExpressionType::COMPARE_NOT_DISTINCT_FROM) {
+        // c IS NOT DISTINCT FROM k: c = k, or c IS NULL for a NULL k.
+        const duckdb::Expression* column_side = cmp.left.get();
+        const duckdb::Expression* constant_side = cmp.right.get();
+        auto column = resolve(*column_side);
+        if (!column) {
+          std::swap(column_side, constant_side);
+          column = resolve(*column_side);
+        }
+        if (!column ||
+            constant_side->GetExpressionClass() != duckdb::ExpressionClass::BOUND_CONSTANT) {
+          return std::nullopt;
+        }
+        if (constant_side->Cast<duckdb::BoundConstantExpression>().value.IsNull()) {
+          delta::Predicate p;
+          p.op = Op::kIsNull;
+          p.column = column->first;
+          return p;
+        }
+        return CompareWithConstant(Op::kEq, *column, *constant_side);
+      }
       if (auto column = resolve(*cmp.left)) {
         auto op = ComparisonOp(cmp.type, /*flipped=*/false);
         return op ? CompareWithConstant(*op, *column, *cmp.right) : std::nullopt;
@@ -629,26 +652,7 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
   storage::ObjectStore& table_store = table->engine->store();
   table->file_paths.reserve(snap.files().size());
   for (const delta::AddFile& add : snap.files()) {
-    std::string resolved = snap.ResolvePath(add.path);
-    std::string local;
-    if (StartsWith(resolved, "file://")) {
-      local = resolved.substr(7);
-    } else if (StartsWith(resolved, "file:")) {
-      local = resolved.substr(5);
-    } else if (StartsWith(resolved, "/")) {
-      local = resolved;
-    } else if (resolved.find("://") != std::string::npos) {
-      return Status::NotSupported(
-          StrCat(snap.table_uri(), ": data file ", add.path,
-                 " is on remote storage, which delta_scan cannot read yet"));
-    } else {
-      std::optional<std::string> p = table_store.LocalPath(resolved);
-      if (!p) {
-        return Status::NotSupported(
-            StrCat(snap.table_uri(), ": delta_scan reads tables on local storage only"));
-      }
-      local = std::move(*p);
-    }
+    LAKE_ASSIGN_OR_RETURN(std::string local, LocalDataFilePath(snap, table_store, add));
     table->file_paths.push_back(std::move(local));
   }
   table->skipper =
@@ -674,12 +678,31 @@ class DeltaFileList final : public duckdb::MultiFileList {
         table_(other.table_),
         selected_(std::move(selected)) {}
 
-  // Loads the snapshot (once).
-  void Load(std::optional<delta::Version> version, std::optional<int64_t> timestamp_ms) {
+  // Loads the snapshot (once). `only_files`: scan just the live files with these log paths
+  // (add.path as the log writes it); a path that is not live is an error.
+  void Load(std::optional<delta::Version> version, std::optional<int64_t> timestamp_ms,
+            const std::optional<std::vector<std::string>>& only_files) {
     if (table_) return;
     table_ = ValueOrThrow(BindTable(db_, path_, version, timestamp_ms));
-    selected_.resize(table_->snapshot->files().size());
-    for (idx_t i = 0; i < selected_.size(); ++i) selected_[i] = i;
+    const auto& files = table_->snapshot->files();
+    if (!only_files) {
+      selected_.resize(files.size());
+      for (idx_t i = 0; i < selected_.size(); ++i) selected_[i] = i;
+      return;
+    }
+    std::unordered_map<std::string_view, idx_t> by_path;
+    for (idx_t i = 0; i < files.size(); ++i) by_path.emplace(files[i].path, i);
+    for (const std::string& f : *only_files) {
+      auto it = by_path.find(f);
+      if (it == by_path.end()) {
+        ThrowStatus(Status::NotFound(StrCat("delta_scan(", path_, "): files := names ", f,
+                                            ", which is not a live file of version ",
+                                            table_->snapshot->version())));
+      }
+      selected_.push_back(it->second);
+    }
+    std::sort(selected_.begin(), selected_.end());
+    selected_.erase(std::unique(selected_.begin(), selected_.end()), selected_.end());
   }
   const BoundTable& table() const {
     if (!table_) {
@@ -877,7 +900,7 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
   bool ParseOption(const std::string& key, const duckdb::Value& val,
                    duckdb::MultiFileOptions& options, ClientContext& context) override {
     std::string lower = ToLower(key);
-    if (lower == "version" || lower == "timestamp" || lower == "skip_files") {
+    if (lower == "version" || lower == "timestamp" || lower == "skip_files" || lower == "files") {
       options.custom_options[lower] = val;
       return true;
     }
@@ -906,7 +929,15 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       }
       timestamp_ms = TimestampOptionMs(ts->second);
     }
-    list.Load(version, timestamp_ms);
+    std::optional<std::vector<std::string>> only_files;
+    auto f = options.custom_options.find("files");
+    if (f != options.custom_options.end() && !f->second.IsNull()) {
+      only_files.emplace();
+      for (const duckdb::Value& v : duckdb::ListValue::GetChildren(f->second)) {
+        if (!v.IsNull()) only_files->push_back(v.ToString());
+      }
+    }
+    list.Load(version, timestamp_ms, only_files);
     const BoundTable& table = list.table();
     return_types = duckdb::vector<LogicalType>(table.types.begin(), table.types.end());
     names = duckdb::vector<std::string>(table.names.begin(), table.names.end());
@@ -1017,6 +1048,35 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
 
 }  // namespace
 
+Result<std::string> LocalDataFilePath(const delta::Snapshot& snap, storage::ObjectStore& store,
+                                      const delta::AddFile& add) {
+  std::string resolved = snap.ResolvePath(add.path);
+  if (StartsWith(resolved, "file://")) return resolved.substr(7);
+  if (StartsWith(resolved, "file:")) return resolved.substr(5);
+  if (StartsWith(resolved, "/")) return resolved;
+  if (resolved.find("://") != std::string::npos) {
+    return Status::NotSupported(StrCat(snap.table_uri(), ": data file ", add.path,
+                                       " is on remote storage, which lake cannot read yet"));
+  }
+  std::optional<std::string> p = store.LocalPath(resolved);
+  if (!p) {
+    return Status::NotSupported(
+        StrCat(snap.table_uri(), ": lake reads data files on local storage only"));
+  }
+  return std::move(*p);
+}
+
+Result<LogicalType> DuckTypeOf(const delta::DataType& type, std::string_view column) {
+  return ToDuckType(type, column);
+}
+
+std::optional<delta::Predicate> TranslateToPredicate(
+    const duckdb::Expression& expr,
+    const std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
+        const duckdb::Expression&)>& resolve) {
+  return TranslateExpression(expr, resolve);
+}
+
 void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
   duckdb::ExtensionLoader loader(db, "lake");
   auto& parquet_scan = loader.GetTableFunction("parquet_scan");
@@ -1032,6 +1092,7 @@ void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
     function.named_parameters["version"] = LogicalType::BIGINT;
     function.named_parameters["timestamp"] = LogicalType::ANY;
     function.named_parameters["skip_files"] = LogicalType::BOOLEAN;
+    function.named_parameters["files"] = LogicalType::LIST(LogicalType::VARCHAR);
     // Parquet's own statistics / partition stats describe files, not the snapshot (DVs).
     function.statistics = nullptr;
     function.get_partition_stats = nullptr;

@@ -42,7 +42,10 @@
 #include "engine/internal/inspect.h"
 #include "engine/internal/lake_catalog.h"
 #include "engine/internal/lake_write.h"
+#include "base/strings.h"
 #include "engine/internal/register.h"
+#include "engine/internal/scan.h"
+#include "engine/internal/snapshot_cache.h"
 #include "engine/internal/sql_rewrite.h"
 
 namespace lake::engine::internal {
@@ -58,20 +61,23 @@ struct CtasParts {
 
 // The rewritten SQL of one statement, from parse to plan.
 struct LakeParseData final : duckdb::ParserExtensionParseData {
-  LakeParseData(std::string sql_p, std::optional<CtasParts> ctas_p)
-      : sql(std::move(sql_p)), ctas(std::move(ctas_p)) {}
+  LakeParseData(std::string sql_p, std::optional<CtasParts> ctas_p,
+                std::optional<InsertStatement> insert_p)
+      : sql(std::move(sql_p)), ctas(std::move(ctas_p)), insert(std::move(insert_p)) {}
   duckdb::unique_ptr<duckdb::ParserExtensionParseData> Copy() const override {
-    return duckdb::make_uniq<LakeParseData>(sql, ctas);
+    return duckdb::make_uniq<LakeParseData>(sql, ctas, insert);
   }
   std::string ToString() const override { return sql; }
   std::string sql;
   std::optional<CtasParts> ctas;
+  std::optional<InsertStatement> insert;
 };
 
 // Carries the rewritten SQL from LakePlan to LakeBind (steps 3-4 above).
 struct LakeSqlState final : duckdb::ClientContextState {
   std::optional<std::string> pending_sql;
   std::optional<CtasParts> pending_ctas;
+  std::optional<InsertStatement> pending_insert;
 };
 
 duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
@@ -91,7 +97,8 @@ duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
   std::optional<CtasParts> ctas;
   if (rewrite.ctas_table) ctas = CtasParts{*rewrite.ctas_table, std::move(rewrite.ctas_clauses)};
   return duckdb::ParserExtensionParseResult(
-      duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql), std::move(ctas)));
+      duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql), std::move(ctas),
+                                       std::move(rewrite.insert)));
 }
 
 duckdb::ParserExtensionPlanResult LakePlan(
@@ -104,6 +111,7 @@ duckdb::ParserExtensionPlanResult LakePlan(
   auto state = context.registered_state->GetOrCreate<LakeSqlState>(kStateKey);
   state->pending_sql = std::move(data->sql);
   state->pending_ctas = std::move(data->ctas);
+  state->pending_insert = std::move(data->insert);
   // Deliberate: hands the statement to LakeBind through the Planner (header comment, (3)).
   throw duckdb::BinderException("lake: statement is bound by lake's operator extension");
 }
@@ -156,6 +164,30 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
   state->pending_sql.reset();
   std::optional<CtasParts> ctas = std::move(state->pending_ctas);
   state->pending_ctas.reset();
+  std::optional<InsertStatement> insert = std::move(state->pending_insert);
+  state->pending_insert.reset();
+  std::optional<BuiltInsert> built_insert;
+  std::optional<LakeTableName> insert_table;
+  if (insert) {
+    // Spark's INSERT forms: the final INSERT needs the table's columns (static partitions).
+    DirectoryTable table = ValueOrThrow(FindLakeTable(context, insert->table));
+    insert_table = ValueOrThrow(ResolveLakeTableName(context, insert->table));
+    CachedTable latest = ValueOrThrow(
+        SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context)).Latest(table.location));
+    const delta::Snapshot& snap = *latest.snapshot;
+    std::vector<InsertTableColumn> columns;
+    for (const delta::StructField& field : snap.schema().fields) {
+      InsertTableColumn column;
+      column.name = field.name;
+      column.duckdb_type = ValueOrThrow(DuckTypeOf(field.type, field.name)).ToString();
+      for (const std::string& p : snap.metadata().partition_columns) {
+        if (ToLower(p) == ToLower(field.name)) column.is_partition = true;
+      }
+      columns.push_back(std::move(column));
+    }
+    built_insert = ValueOrThrow(BuildInsertSql(*insert, columns));
+    sql = built_insert->sql;
+  }
 
   duckdb::ParserOptions options = context.GetParserOptions();
   options.extensions = nullptr;  // the rewrite is plain DuckDB SQL; never loop back to us
@@ -177,6 +209,11 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
         sql);
   }
   duckdb::BoundStatement bound = binder.Bind(rewritten);
+  if (built_insert) {
+    // Stashed once the INSERT bound, like the CTAS clauses below; PlanLakeInsert takes them.
+    StashInsertClauses(context, insert_table->schema, insert_table->name,
+                       std::move(built_insert->clauses));
+  }
   if (ctas) {
     // Stashed only once the CTAS bound: a statement that fails to bind leaves nothing
     // behind for a later CTAS of the same name. PlanLakeCreateTableAs takes them.

@@ -2,6 +2,7 @@
 // strings are written by hand from the rules in that header.
 #include "engine/internal/sql_rewrite.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace lake::engine::internal {
@@ -156,6 +157,97 @@ TEST(SqlRewrite, SyntaxErrorsInOurFormsNameWhatWasExpected) {
   EXPECT_EQ(ErrorOf("SELECT * FROM (SELECT 1) VERSION AS OF 1"),
             "lake: expected a table reference (delta.`/path`, '/path' or a table name) before "
             "VERSION AS OF at position 26");
+}
+
+// ---- Spark INSERT forms (sql_rewrite.h (6), insert_clauses.h) ----
+
+InsertStatement InsertOf(std::string_view sql) {
+  SqlRewrite r = RewriteLakeSql(sql);
+  EXPECT_EQ(r.kind, SqlRewrite::Kind::kRewritten) << sql << " -> " << r.error;
+  EXPECT_TRUE(r.insert.has_value()) << sql;
+  return r.insert.value_or(InsertStatement{});
+}
+
+TEST(SqlRewrite, PlainInsertsStayDuckDbs) {
+  EXPECT_EQ(RewriteLakeSql("INSERT INTO t VALUES (1)").kind, SqlRewrite::Kind::kNotOurs);
+  EXPECT_EQ(RewriteLakeSql("INSERT INTO t (a) SELECT 1").kind, SqlRewrite::Kind::kNotOurs);
+  // A plain INSERT reading delta.`path` gets the reference rewrite only.
+  SqlRewrite r = RewriteLakeSql("INSERT INTO t SELECT * FROM delta.`/x`");
+  EXPECT_EQ(r.sql, "INSERT INTO t SELECT * FROM delta_scan('/x')");
+  EXPECT_FALSE(r.insert.has_value());
+}
+
+TEST(SqlRewrite, InsertOverwriteWithPartitionSpecAndColumns) {
+  InsertStatement st = InsertOf(
+      "insert overwrite table s.t partition (d = DATE '2024-01-01', r) (a, \"B\") select 1, 2, 'x'");
+  EXPECT_EQ(st.table, "s.t");
+  EXPECT_EQ(st.clauses.mode, InsertClauses::Mode::kOverwrite);
+  ASSERT_EQ(st.partition_spec.size(), 2u);
+  EXPECT_EQ(st.partition_spec[0].first, "d");
+  EXPECT_EQ(st.partition_spec[0].second, "DATE '2024-01-01'");
+  EXPECT_EQ(st.partition_spec[1].first, "r");
+  EXPECT_FALSE(st.partition_spec[1].second.has_value());
+  ASSERT_TRUE(st.columns.has_value());
+  EXPECT_EQ(*st.columns, (std::vector<std::string>{"a", "\"B\""}));
+  EXPECT_EQ(st.query, "select 1, 2, 'x'");
+}
+
+TEST(SqlRewrite, ReplaceWhereSplitsPredicateFromQuery) {
+  InsertStatement st = InsertOf(
+      "INSERT INTO t REPLACE WHERE d IN (SELECT 1) AND x IS NOT DISTINCT FROM 2 "
+      "SELECT * FROM delta.`/src` VERSION AS OF 3;");
+  EXPECT_EQ(st.clauses.mode, InsertClauses::Mode::kReplaceWhere);
+  EXPECT_EQ(st.clauses.replace_where, "d IN (SELECT 1) AND x IS NOT DISTINCT FROM 2");
+  EXPECT_EQ(st.query, "SELECT * FROM delta_scan('/src', version := 3)");
+  InsertStatement evolve = InsertOf("INSERT WITH SCHEMA EVOLUTION INTO t BY NAME VALUES (1)");
+  EXPECT_TRUE(evolve.clauses.schema_evolution);
+  EXPECT_TRUE(evolve.by_name);
+  EXPECT_EQ(evolve.query, "VALUES (1)");
+}
+
+TEST(SqlRewrite, MalformedInsertFormsAreLakeErrors) {
+  EXPECT_THAT(ErrorOf("INSERT INTO t REPLACE d = 1 SELECT 1"), ::testing::HasSubstr("WHERE after REPLACE"));
+  EXPECT_THAT(ErrorOf("INSERT INTO t REPLACE WHERE d = 1"), ::testing::HasSubstr("the query"));
+  EXPECT_THAT(ErrorOf("INSERT OVERWRITE t PARTITION (d = ) SELECT 1"),
+              ::testing::HasSubstr("a value after '='"));
+  EXPECT_THAT(ErrorOf("INSERT WITH SCHEMA EVOLUTION t SELECT 1"),
+              ::testing::HasSubstr("INTO or OVERWRITE"));
+  EXPECT_THAT(ErrorOf("INSERT OVERWRITE delta.`/p` SELECT 1"), ::testing::HasSubstr("CREATE TABLE"));
+}
+
+TEST(SqlRewrite, BuildInsertSqlPlacesStaticPartitionValues) {
+  std::vector<InsertTableColumn> columns = {
+      {"a", "INTEGER", false}, {"d", "DATE", true}, {"r", "VARCHAR", true}, {"b", "VARCHAR", false}};
+  InsertStatement st = InsertOf("INSERT OVERWRITE t PARTITION (d = '2024-01-01') SELECT 1, 'r', 'b'");
+  Result<BuiltInsert> built = BuildInsertSql(st, columns);
+  ASSERT_TRUE(built.ok()) << built.status();
+  // Without a column list the query gives the other columns in table order.
+  EXPECT_EQ(built->sql,
+            "INSERT INTO t (\"a\", \"r\", \"b\", \"d\") SELECT __lake_insert_query.*, "
+            "CAST('2024-01-01' AS DATE) FROM (\nSELECT 1, 'r', 'b'\n) AS __lake_insert_query");
+  EXPECT_EQ(built->clauses.static_partition_predicate,
+            "\"d\" IS NOT DISTINCT FROM CAST('2024-01-01' AS DATE)");
+  EXPECT_EQ(built->clauses.static_partition_display, "d = '2024-01-01'");
+
+  InsertStatement by_name = InsertOf("INSERT INTO t PARTITION (r = 'x') BY NAME SELECT 1 AS a");
+  built = BuildInsertSql(by_name, columns);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->sql,
+            "INSERT INTO t BY NAME SELECT __lake_insert_query.*, CAST('x' AS VARCHAR) AS \"r\" "
+            "FROM (\nSELECT 1 AS a\n) AS __lake_insert_query");
+
+  InsertStatement dynamic = InsertOf("INSERT OVERWRITE t PARTITION (d, r) SELECT 1, 'b', '2024-01-01', 'r'");
+  built = BuildInsertSql(dynamic, columns);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->sql, "INSERT INTO t SELECT 1, 'b', '2024-01-01', 'r'");
+  EXPECT_EQ(built->clauses.static_partition_predicate, "");
+
+  EXPECT_EQ(BuildInsertSql(InsertOf("INSERT INTO t PARTITION (a = 1) SELECT 1"), columns)
+                .status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(BuildInsertSql(InsertOf("INSERT INTO t PARTITION (d = 1) (a, d) SELECT 1"), columns)
+                .status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

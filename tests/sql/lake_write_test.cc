@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <cstdio>
 #include <fstream>
@@ -490,6 +491,206 @@ TEST_F(LakeWriteTest, UpdateDeleteAndMergeAreRefusedAndTheInstanceKeepsWorking) 
     EXPECT_THAT(r.status().message(), HasSubstr("default.t")) << sql;
   }
   EXPECT_EQ(One("SELECT count(*) FROM t"), "2");
+}
+
+// ---- INSERT OVERWRITE and REPLACE WHERE (design note 7 of lake_write.cc) ----
+
+constexpr const char* kRegionSchema =
+    R"({"type":"struct","fields":[{"name":"v","type":"integer","nullable":true,"metadata":{}},)"
+    R"({"name":"region","type":"string","nullable":true,"metadata":{}}]})";
+
+// The paths of the adds and removes of one commit.
+std::vector<std::string> PathsOf(const std::vector<Json>& actions) {
+  std::vector<std::string> out;
+  for (const Json& a : actions) out.push_back(a["path"].get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(LakeWriteTest, InsertOverwriteReplacesEveryLiveFile) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b')").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (3, 'c')").status());
+  std::vector<Json> earlier = Of(Actions(location, 1), "add");
+  for (const Json& add : Of(Actions(location, 2), "add")) earlier.push_back(add);
+  std::vector<std::string> before = PathsOf(earlier);
+  EXPECT_EQ(One("INSERT OVERWRITE TABLE t SELECT 9, 'z'"), "1");
+  EXPECT_THAT(Rows("SELECT id, name FROM t"), ::testing::ElementsAre("9|z"));
+  EXPECT_THAT(Rows("SELECT id, name FROM " + ReadParquet(location)), ::testing::ElementsAre("9|z"));
+  // Version 3 removes exactly the two earlier files and adds one.
+  EXPECT_EQ(PathsOf(Of(Actions(location, 3), "remove")), before);
+  EXPECT_EQ(Of(Actions(location, 3), "add").size(), 1u);
+  Json info = CommitInfo(location, 3);
+  EXPECT_EQ(info["operationParameters"]["mode"], "Overwrite");
+  EXPECT_EQ(info["operationMetrics"]["numRemovedFiles"], "2");
+  EXPECT_EQ(info["isBlindAppend"], false);
+  // The replaced rows stay reachable by time travel.
+  EXPECT_EQ(One("SELECT string_agg(id::VARCHAR, ',' ORDER BY id) FROM t VERSION AS OF 2"), "1,2,3");
+  // Overwriting with nothing empties the table.
+  EXPECT_EQ(One("INSERT OVERWRITE t SELECT * FROM t WHERE id < 0"), "0");
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "0");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, StaticPartitionOverwriteReplacesOnlyThatPartition) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us')").status());
+  std::vector<std::string> eu_files;
+  for (const Json& add : Of(Actions(location, 1), "add")) {
+    if (add["partitionValues"]["region"] == "eu") eu_files.push_back(add["path"]);
+  }
+  // The query gives the other columns; the partition value comes from the clause.
+  EXPECT_EQ(One("INSERT OVERWRITE p PARTITION (region = 'eu') SELECT 10"), "1");
+  EXPECT_THAT(Rows("SELECT v, region FROM p ORDER BY v"), ::testing::ElementsAre("3|us", "10|eu"));
+  EXPECT_EQ(PathsOf(Of(Actions(location, 2), "remove")), eu_files);
+  auto adds = Of(Actions(location, 2), "add");
+  ASSERT_EQ(adds.size(), 1u);
+  EXPECT_EQ(adds[0]["partitionValues"]["region"], "eu");
+  Json info = CommitInfo(location, 2);
+  EXPECT_EQ(info["operationParameters"]["predicate"], "[\"region = 'eu'\"]");
+  EXPECT_EQ(info["operationMetrics"]["numDeletedRows"], "2");
+  EXPECT_EQ(info["operationMetrics"]["numCopiedRows"], "0");  // whole files: metadata only
+  // INSERT INTO with a static partition appends; a column list names the other columns.
+  EXPECT_EQ(One("INSERT INTO p PARTITION (region = 'us') VALUES (4)"), "1");
+  EXPECT_EQ(One("INSERT INTO TABLE p PARTITION (region = 'ap') (v) VALUES (5)"), "1");
+  EXPECT_THAT(Rows("SELECT v, region FROM p ORDER BY v"),
+              ::testing::ElementsAre("3|us", "4|us", "5|ap", "10|eu"));
+  EXPECT_THAT(Rows("SELECT v FROM " + ReadParquet(location) + " ORDER BY v"),
+              ::testing::ElementsAre("3", "4", "5", "10"));  // region lives in folders
+  // The clause names partition columns only.
+  auto bad = Query("INSERT OVERWRITE p PARTITION (v = 1) SELECT 'eu'");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("v, which is not a partition column"));
+  EXPECT_FALSE(HasCommit(location, 5));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, DynamicPartitionOverwriteReplacesThePartitionsWritten) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'us'), (3, 'ap'), (4, NULL)").status());
+  ASSERT_OK(Query("SET lake.partitionOverwriteMode = 'dynamic'").status());
+  EXPECT_EQ(One("INSERT OVERWRITE p VALUES (20, 'eu'), (21, 'us'), (22, 'us'), (23, NULL)"), "4");
+  EXPECT_THAT(Rows("SELECT v, coalesce(region, '-') FROM p ORDER BY v"),
+              ::testing::ElementsAre("3|ap", "20|eu", "21|us", "22|us", "23|-"));
+  Json info = CommitInfo(location, 2);
+  EXPECT_EQ(info["operationParameters"]["partitionOverwriteMode"], "DYNAMIC");
+  EXPECT_EQ(info["operationMetrics"]["numRemovedFiles"], "3");  // eu, us, null
+  ASSERT_OK(Query("SET lake.partitionOverwriteMode = 'sometimes'").status());
+  auto bad = Query("INSERT OVERWRITE p VALUES (1, 'eu')");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'static' or 'dynamic'"));
+  ASSERT_OK(Query("RESET lake.partitionOverwriteMode").status());
+  // Static mode (the default) replaces the whole table.
+  EXPECT_EQ(One("INSERT OVERWRITE p VALUES (30, 'eu')"), "1");
+  EXPECT_THAT(Rows("SELECT v, region FROM p"), ::testing::ElementsAre("30|eu"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, ReplaceWhereRewritesOnlyTheMatchingRows) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (4, 'd'), (6, 'f'), (NULL, 'n')").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (2, 'b'), (3, 'c')").status());  // no row matches
+  std::string untouched = Of(Actions(location, 2), "add")[0]["path"];
+  EXPECT_EQ(One("INSERT INTO t REPLACE WHERE id >= 4 VALUES (40, 'x'), (41, 'y')"), "2");
+  // NULL >= 4 is not true: that row stays, as DELETE WHERE would keep it.
+  EXPECT_THAT(Rows("SELECT coalesce(id::VARCHAR, '-'), name FROM t ORDER BY id"),
+              ::testing::ElementsAre("1|a", "2|b", "3|c", "40|x", "41|y", "-|n"));
+  EXPECT_THAT(Rows("SELECT coalesce(id::VARCHAR, '-'), name FROM " + ReadParquet(location) +
+                   " ORDER BY id"),
+              ::testing::ElementsAre("1|a", "2|b", "3|c", "40|x", "41|y", "-|n"));
+  auto removes = Of(Actions(location, 3), "remove");
+  ASSERT_EQ(removes.size(), 1u);  // the file of version 2 held no match
+  EXPECT_NE(removes[0]["path"], untouched);
+  EXPECT_EQ(Of(Actions(location, 3), "add").size(), 2u);  // the insert + the copied rows
+  Json info = CommitInfo(location, 3);
+  EXPECT_EQ(info["operationParameters"]["predicate"], "[\"id >= 4\"]");
+  EXPECT_EQ(info["operationMetrics"]["numDeletedRows"], "2");
+  EXPECT_EQ(info["operationMetrics"]["numCopiedRows"], "2");
+  // A written row outside the predicate fails the statement, showing the row.
+  auto bad = Query("INSERT INTO t REPLACE WHERE id >= 40 VALUES (50, 'ok'), (7, 'no')");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("REPLACE WHERE id >= 40"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("\"id\":7"));
+  EXPECT_FALSE(HasCommit(location, 4));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, ReplaceWhereOnPartitionColumnsRewritesNoData) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us')").status());
+  EXPECT_EQ(One("INSERT INTO p REPLACE WHERE region = 'eu' SELECT 7, 'eu'"), "1");
+  EXPECT_THAT(Rows("SELECT v, region FROM p ORDER BY v"), ::testing::ElementsAre("3|us", "7|eu"));
+  Json info = CommitInfo(location, 2);
+  EXPECT_EQ(info["operationMetrics"]["numCopiedRows"], "0");
+  EXPECT_EQ(Of(Actions(location, 2), "add").size(), 1u);
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, AnOverwriteMustBeTheTransactionsFirstWriteToTheTable) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a')").status());
+  auto r = Query("INSERT OVERWRITE t VALUES (2, 'b')");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("after another write to it in the same transaction"));
+  ASSERT_OK(Query("ROLLBACK").status());
+  // The other order works: the overwrite first, then appends.
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT OVERWRITE t VALUES (2, 'b')").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (3, 'c')").status());
+  ASSERT_OK(Query("COMMIT").status());
+  EXPECT_THAT(Rows("SELECT id FROM t ORDER BY id"), ::testing::ElementsAre("2", "3"));
+  EXPECT_FALSE(HasCommit(location, 2));  // one version for the transaction
+}
+
+TEST_F(LakeWriteTest, OverwriteRacingAnAppendConflictsUnderSerializable) {
+  ASSERT_OK(Query("CREATE TABLE s (id BIGINT, name STRING) USING DELTA TBLPROPERTIES "
+                  "('delta.isolationLevel' = 'Serializable')")
+                .status());
+  ASSERT_OK(Query("INSERT INTO s VALUES (1, 'a')").status());
+  auto other = NewSession();
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT OVERWRITE s VALUES (2, 'b')").status());  // reads the whole table
+  ASSERT_OK(other->Query("INSERT INTO s VALUES (3, 'c')").status());  // commits first
+  auto r = Query("COMMIT");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("concurrent append"));
+  EXPECT_THAT(Rows("SELECT id FROM s ORDER BY id"), ::testing::ElementsAre("1", "3"));
+}
+
+TEST_F(LakeWriteTest, OverwriteRacingAnAppendBothCommitUnderWriteSerializable) {
+  // Delta's default: a blind append serializes after the overwrite, so both commit and the
+  // result is that of "overwrite, then append".
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a')").status());
+  auto other = NewSession();
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT OVERWRITE t VALUES (2, 'b')").status());
+  ASSERT_OK(other->Query("INSERT INTO t VALUES (3, 'c')").status());
+  ASSERT_OK(Query("COMMIT").status());
+  EXPECT_THAT(Rows("SELECT id FROM t ORDER BY id"), ::testing::ElementsAre("2", "3"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, PartitionOverwriteConflictsOnlyWithAppendsIntoThatPartition) {
+  ASSERT_OK(Query("CREATE TABLE q (v INT, region STRING) USING DELTA PARTITIONED BY (region) "
+                  "TBLPROPERTIES ('delta.isolationLevel' = 'Serializable')")
+                .status());
+  ASSERT_OK(Query("INSERT INTO q VALUES (1, 'eu'), (2, 'us')").status());
+  auto other = NewSession();
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT OVERWRITE q PARTITION (region = 'eu') VALUES (10)").status());
+  ASSERT_OK(other->Query("INSERT INTO q VALUES (3, 'us')").status());  // elsewhere
+  ASSERT_OK(Query("COMMIT").status());
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT OVERWRITE q PARTITION (region = 'eu') VALUES (11)").status());
+  ASSERT_OK(other->Query("INSERT INTO q VALUES (4, 'eu')").status());  // into it
+  auto r = Query("COMMIT");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
+  EXPECT_THAT(Rows("SELECT v, region FROM q ORDER BY v"),
+              ::testing::ElementsAre("2|us", "3|us", "4|eu", "10|eu"));
 }
 
 }  // namespace

@@ -27,6 +27,10 @@ class DatabaseImpl final : public Database {
   const std::string session_setup_;
 };
 
+// A session on `db` with no setup (a nested connection for work a statement does inside its
+// own execution, e.g. rewriting files; it sees committed state only).
+std::unique_ptr<Session> NewSession(duckdb::DatabaseInstance& db);
+
 // Converts a DuckDB type to lake's ColumnType.
 ColumnType ToColumnType(const duckdb::LogicalType& type);
 // Converts one DuckDB value of `type` to lake's Value (nested types recursively).

@@ -24,9 +24,23 @@
 //      write at all (the statement reports 0 rows); otherwise the commit carries the txn.
 //  (6) A checkpoint is attempted after a commit when delta.checkpointInterval says so; its
 //      failure is logged and ignored (issue #3 §4: a commit never fails on a checkpoint).
+//  (7) Overwrites (docs/sql-syntax.md "Writes") commit their adds with the removes of what
+//      they replace, staged when the rows are written (LakeInsert::Finalize):
+//      - INSERT OVERWRITE t: every live file (the read is the whole table);
+//      - ... PARTITION (p = v): the rows where p = v (row_removal.h; whole files, as the
+//        predicate is on partition columns) -- Spark's static partition overwrite;
+//      - in dynamic mode (lake.partitionOverwriteMode): the files of the partitions written;
+//      - INSERT INTO t REPLACE WHERE pred: the rows where pred holds (row_removal.h: files
+//        partly matching are rewritten), and every written row must satisfy pred (checked
+//        like a CHECK constraint, so a bad row fails the statement before the commit).
+//      The read recorded for conflicts is the predicate (or the whole table, or the written
+//      partitions), so a concurrent write into what is replaced fails one of the two commits.
+//      An overwrite must be the transaction's first write to its table: staged, uncommitted
+//      adds of an earlier statement are not visible to it (loud error, not a silent keep).
 #include "engine/internal/lake_write.h"
 
 #include <chrono>
+#include <set>
 #include <cstdio>
 
 #include "base/strings.h"
@@ -45,6 +59,7 @@
 #include "duckdb/planner/binder.hpp"
 #include "duckdb/planner/expression/bound_cast_expression.hpp"
 #include "duckdb/planner/expression/bound_columnref_expression.hpp"
+#include "duckdb/planner/expression/bound_constant_expression.hpp"
 #include "duckdb/planner/expression/bound_reference_expression.hpp"
 #include "duckdb/planner/expression_binder.hpp"
 #include "duckdb/planner/expression_iterator.hpp"
@@ -53,7 +68,9 @@
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "engine/data_writer.h"
 #include "engine/internal/database_impl.h"
+#include "delta/literal.h"
 #include "engine/internal/errors.h"
+#include "engine/internal/row_removal.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/write_plan.h"
 
@@ -106,6 +123,20 @@ std::vector<duckdb::unique_ptr<duckdb::Expression>> BindOverInput(
   return out;
 }
 
+// Replaces constant subexpressions (CAST('2024-01-01' AS DATE)) by their values, so that
+// the predicate translation (scan.h) sees column-vs-constant comparisons.
+void FoldConstants(ClientContext& context, duckdb::unique_ptr<duckdb::Expression>& expr) {
+  if (expr->IsFoldable() && expr->GetExpressionClass() != duckdb::ExpressionClass::BOUND_CONSTANT) {
+    duckdb::Value value;
+    if (duckdb::ExpressionExecutor::TryEvaluateScalar(context, *expr, value)) {
+      expr = duckdb::make_uniq<duckdb::BoundConstantExpression>(value);
+      return;
+    }
+  }
+  duckdb::ExpressionIterator::EnumerateChildren(
+      *expr, [&](duckdb::unique_ptr<duckdb::Expression>& child) { FoldConstants(context, child); });
+}
+
 // ---- The insert operator ----
 
 struct WriteTarget {
@@ -119,7 +150,39 @@ struct WriteTarget {
   std::optional<std::pair<std::string, int64_t>> txn;  // idempotent write
   std::string operation;
   std::string operation_parameters;
+  // Overwrites (design note 7).
+  enum class Overwrite { kNone, kAll, kRowsWhere, kWrittenPartitions };
+  Overwrite overwrite = Overwrite::kNone;
+  std::string overwrite_predicate;                 // kRowsWhere: SQL over the columns
+  std::optional<delta::Predicate> read_predicate;  // kRowsWhere: its skipping form, if any
 };
+
+// A canonical text of a file's partition tuple (typed, so that "1" and "01" of an int
+// column, or two spellings of one timestamp, are the same partition).
+std::string PartitionTupleKey(const delta::AddFile& add, const delta::Schema& schema,
+                              const std::vector<std::string>& partition_columns,
+                              const std::string& mapping_mode) {
+  std::string key;
+  for (const std::string& column : partition_columns) {
+    const delta::StructField* field = delta::FindField(schema, column);
+    if (field == nullptr) continue;
+    const std::string physical = field->PhysicalNameFor(mapping_mode);
+    std::optional<std::string> raw;
+    for (const auto& [k, v] : add.partition_values) {
+      if (k == physical) raw = v;
+    }
+    Result<delta::Literal> value = delta::ParsePartitionValue(field->type, raw);
+    if (!value.ok()) {
+      key += StrCat("\x03", raw.value_or(""));  // unparsable: compare the text
+    } else if (delta::IsNull(*value)) {
+      key += "\x01";
+    } else {
+      key += StrCat("\x02", delta::LiteralToString(*value));
+    }
+    key += '\0';
+  }
+  return key;
+}
 
 struct InsertGlobalState final : duckdb::GlobalSinkState {
   std::mutex mu;
@@ -217,9 +280,11 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   }
 
  private:
-  // Starts the pending write of the target table in this DuckDB transaction.
-  Result<std::unique_ptr<PendingTableWrite>> StartPending(duckdb::DatabaseInstance& db,
-                                                          SnapshotCache& cache) const {
+  // Starts the pending write of the target table in this DuckDB transaction; `written`:
+  // the files this statement wrote (dynamic partition overwrite replaces their partitions).
+  Result<std::unique_ptr<PendingTableWrite>> StartPending(
+      duckdb::DatabaseInstance& db, SnapshotCache& cache,
+      const std::vector<delta::AddFile>& written) const {
     auto pending = std::make_unique<PendingTableWrite>();
     pending->display_name = target_.display_name;
     pending->location = target_.location;
@@ -255,7 +320,84 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         pending->num_removed_bytes += add.size;
       }
     }
+    if (target_.overwrite != WriteTarget::Overwrite::kNone) {
+      LAKE_RETURN_IF_ERROR(StageOverwrite(db, *pending, written));
+    }
     return pending;
+  }
+
+  // Stages the removes of an overwrite (design note 7).
+  Status StageOverwrite(duckdb::DatabaseInstance& db, PendingTableWrite& pending,
+                        const std::vector<delta::AddFile>& written) const {
+    delta::Transaction& txn = *pending.txn;
+    const delta::Snapshot& snap = *pending.read.snapshot;
+    const int64_t now = NowMs();
+    switch (target_.overwrite) {
+      case WriteTarget::Overwrite::kNone:
+        return Status::OK();
+      case WriteTarget::Overwrite::kAll:
+        txn.ReadWholeTable();
+        for (const delta::AddFile& add : snap.files()) {
+          LAKE_RETURN_IF_ERROR(txn.StageRemove(delta::Transaction::RemoveFor(add, now)));
+          ++pending.num_removed_files;
+          pending.num_removed_bytes += add.size;
+        }
+        return Status::OK();
+      case WriteTarget::Overwrite::kWrittenPartitions: {
+        const std::vector<std::string>& partitions = snap.metadata().partition_columns;
+        const std::string mode = snap.column_mapping_mode();
+        auto written_keys = std::make_shared<std::set<std::string>>();
+        for (const delta::AddFile& add : written) {
+          written_keys->insert(PartitionTupleKey(add, snap.schema(), partitions, mode));
+        }
+        for (const delta::AddFile& add : snap.files()) {
+          if (!written_keys->count(PartitionTupleKey(add, snap.schema(), partitions, mode))) {
+            continue;
+          }
+          LAKE_RETURN_IF_ERROR(txn.StageRemove(delta::Transaction::RemoveFor(add, now)));
+          ++pending.num_removed_files;
+          pending.num_removed_bytes += add.size;
+        }
+        // A concurrent append into a partition we replace would survive the overwrite.
+        txn.ReadMatching(
+            [written_keys, schema = snap.schema(), partitions, mode](const delta::AddFile& add) {
+              return written_keys->count(PartitionTupleKey(add, schema, partitions, mode)) > 0;
+            },
+            "the partitions INSERT OVERWRITE (dynamic) replaces");
+        return Status::OK();
+      }
+      case WriteTarget::Overwrite::kRowsWhere: {
+        if (target_.read_predicate) {
+          txn.ReadPredicate(*target_.read_predicate);
+        } else {
+          txn.ReadWholeTable();
+        }
+        RowRemovalTarget removal_target;
+        removal_target.location = target_.location;
+        removal_target.snapshot = &snap;
+        removal_target.store = &pending.read.engine->store();
+        removal_target.schema = &schema_;
+        removal_target.options = options_;
+        removal_target.now_ms = now;
+        LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
+                              RemoveRowsWhere(db, removal_target, target_.overwrite_predicate));
+        for (delta::RemoveFile& remove : removal.removes) {
+          LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
+        }
+        for (delta::AddFile& add : removal.adds) {
+          pending.num_output_bytes += add.size;
+          ++pending.num_files;
+          LAKE_RETURN_IF_ERROR(txn.StageAdd(std::move(add)));
+        }
+        pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
+        pending.num_removed_bytes += removal.bytes_removed;
+        pending.num_deleted_rows += removal.rows_removed;
+        pending.num_copied_rows += removal.rows_copied;
+        pending.report_row_rewrites = true;
+        return Status::OK();
+      }
+    }
+    return Status::OK();
   }
 
   // Stages the written files in the DuckDB transaction (design note 3).
@@ -264,8 +406,10 @@ class LakeInsert final : public duckdb::PhysicalOperator {
     duckdb::DatabaseInstance& db = duckdb::DatabaseInstance::GetDatabase(context);
     SnapshotCache& cache = SnapshotCache::Get(db);
     Status make_error;
+    bool created = false;
     auto make = [&]() -> std::unique_ptr<PendingTableWrite> {
-      Result<std::unique_ptr<PendingTableWrite>> pending = StartPending(db, cache);
+      created = true;
+      Result<std::unique_ptr<PendingTableWrite>> pending = StartPending(db, cache, state.adds);
       if (!pending.ok()) {
         make_error = pending.status();
         return nullptr;
@@ -276,6 +420,14 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         target_.location, make,
         [&](std::unique_ptr<PendingTableWrite>& pending) -> Status {
           if (!pending) return make_error;
+          if (!created && target_.overwrite != WriteTarget::Overwrite::kNone) {
+            // Design note 7: the earlier statement's adds are staged, not readable.
+            return Status::NotSupported(
+                       StrCat("an overwrite of ", target_.display_name,
+                              " after another write to it in the same transaction"))
+                .WithHint("COMMIT the earlier write first, or make the overwrite the "
+                          "transaction's first write to the table");
+          }
           for (delta::AddFile& add : state.adds) {
             pending->num_output_bytes += add.size;
             ++pending->num_files;
@@ -319,6 +471,17 @@ std::optional<std::pair<std::string, int64_t>> TxnSetting(ClientContext& context
   }
   if (!has_app) return std::nullopt;
   return std::make_pair(app.ToString(), version.GetValue<int64_t>());
+}
+
+// Whether lake.partitionOverwriteMode says dynamic (Spark's default, static, otherwise).
+bool PartitionOverwriteIsDynamic(ClientContext& context) {
+  duckdb::Value value;
+  context.TryGetCurrentSetting(kPartitionOverwriteModeSetting, value);
+  const std::string mode = value.IsNull() ? "static" : ToLower(value.ToString());
+  if (mode == "dynamic") return true;
+  if (mode == "static") return false;
+  ThrowStatus(Status::InvalidArgument(StrCat(kPartitionOverwriteModeSetting, " is '", mode,
+                                             "'; it takes 'static' or 'dynamic'")));
 }
 
 std::string PartitionByJson(const std::vector<std::string>& columns) {
@@ -448,11 +611,39 @@ std::vector<LogicalType> SourceTypes(duckdb::PhysicalOperator& plan) {
   return out;
 }
 
-// The stashed CTAS clauses of one client, by "schema.table" (lower case).
+// The stashed CTAS clauses of one client, by "schema.table" (lower case). Dropped when the
+// query ends: a statement that bound but never reached planning leaves nothing behind.
 struct CtasClausesState final : duckdb::ClientContextState {
   std::mutex mu;
   std::map<std::string, CtasClauses> by_table;
+  void QueryEnd() override {
+    std::lock_guard lock(mu);
+    by_table.clear();
+  }
 };
+
+// The stashed INSERT clauses of one client, by "schema.table" (lower case); same lifetime.
+struct InsertClausesState final : duckdb::ClientContextState {
+  std::mutex mu;
+  std::map<std::string, InsertClauses> by_table;
+  void QueryEnd() override {
+    std::lock_guard lock(mu);
+    by_table.clear();
+  }
+};
+constexpr const char* kInsertClausesKey = "lake_insert_clauses";
+
+std::optional<InsertClauses> TakeInsertClauses(ClientContext& context, const std::string& schema,
+                                               const std::string& table) {
+  auto state = context.registered_state->Get<InsertClausesState>(kInsertClausesKey);
+  if (!state) return std::nullopt;
+  std::lock_guard lock(state->mu);
+  auto it = state->by_table.find(StrCat(ToLower(schema), ".", ToLower(table)));
+  if (it == state->by_table.end()) return std::nullopt;
+  InsertClauses out = std::move(it->second);
+  state->by_table.erase(it);
+  return out;
+}
 constexpr const char* kCtasClausesKey = "lake_ctas_clauses";
 
 std::function<std::optional<CtasClauses>(const std::string&, const std::string&)>&
@@ -491,6 +682,13 @@ void SetCtasClausesForTesting(
 void StashCtasClauses(ClientContext& context, const std::string& schema, const std::string& table,
                       CtasClauses clauses) {
   auto state = context.registered_state->GetOrCreate<CtasClausesState>(kCtasClausesKey);
+  std::lock_guard lock(state->mu);
+  state->by_table[StrCat(ToLower(schema), ".", ToLower(table))] = std::move(clauses);
+}
+
+void StashInsertClauses(ClientContext& context, const std::string& schema,
+                        const std::string& table, InsertClauses clauses) {
+  auto state = context.registered_state->GetOrCreate<InsertClausesState>(kInsertClausesKey);
   std::lock_guard lock(state->mu);
   state->by_table[StrCat(ToLower(schema), ".", ToLower(table))] = std::move(clauses);
 }
@@ -560,8 +758,73 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
   write.read_version = target.version;
   write.txn = TxnSetting(context);
   write.operation = "WRITE";
-  write.operation_parameters = StrCat("{\"mode\":\"Append\",\"partitionBy\":",
-                                      PartitionByJson(options.partition_columns), "}");
+  const InsertClauses clauses =
+      TakeInsertClauses(context, target.table.schema, target.table.name).value_or(InsertClauses{});
+  std::string mode = "Append";
+  std::string extra_parameters;
+  switch (clauses.mode) {
+    case InsertClauses::Mode::kAppend:
+      break;
+    case InsertClauses::Mode::kOverwrite: {
+      mode = "Overwrite";
+      if (PartitionOverwriteIsDynamic(context) && !options.partition_columns.empty()) {
+        write.overwrite = WriteTarget::Overwrite::kWrittenPartitions;
+        extra_parameters = ",\"partitionOverwriteMode\":\"DYNAMIC\"";
+      } else if (!clauses.static_partition_predicate.empty()) {
+        write.overwrite = WriteTarget::Overwrite::kRowsWhere;
+        write.overwrite_predicate = clauses.static_partition_predicate;
+      } else {
+        write.overwrite = WriteTarget::Overwrite::kAll;
+      }
+      break;
+    }
+    case InsertClauses::Mode::kReplaceWhere: {
+      mode = "Overwrite";
+      write.overwrite = WriteTarget::Overwrite::kRowsWhere;
+      write.overwrite_predicate = clauses.replace_where;
+      // Every written row must match (Spark: "Data written out does not match replaceWhere").
+      delta::TableConstraint check;
+      check.name = "replaceWhere";
+      check.expression = clauses.replace_where;
+      check.violation = StrCat("INSERT INTO ", display, " REPLACE WHERE ", clauses.replace_where,
+                               ": the predicate is not true for a written row; it is");
+      constraints.push_back(std::move(check));
+      break;
+    }
+  }
+  if (write.overwrite == WriteTarget::Overwrite::kRowsWhere) {
+    // Binds the predicate now (an unknown column fails before any file is written) and keeps
+    // its skipping form for conflict detection.
+    duckdb::vector<std::string> column_names;
+    duckdb::vector<LogicalType> column_types;
+    for (duckdb::idx_t i = 0; i < table_columns.PhysicalColumnCount(); ++i) {
+      const auto& column = table_columns.GetColumn(duckdb::PhysicalIndex(i));
+      column_names.push_back(column.Name());
+      column_types.push_back(column.Type());
+    }
+    auto bound = BindOverInput(context, column_names, column_types, {write.overwrite_predicate});
+    if (bound[0]->return_type != LogicalType::BOOLEAN) {
+      ThrowStatus(Status::InvalidArgument(StrCat("INSERT INTO ", display, ": the predicate ",
+                                                 write.overwrite_predicate, " is not boolean")));
+    }
+    FoldConstants(context, bound[0]);
+    write.read_predicate = TranslateToPredicate(
+        *bound[0], [&](const duckdb::Expression& e)
+                       -> std::optional<std::pair<std::string, const delta::DataType*>> {
+          if (e.GetExpressionClass() != duckdb::ExpressionClass::BOUND_REF) return std::nullopt;
+          auto index = e.Cast<duckdb::BoundReferenceExpression>().index;
+          if (index >= schema.fields.size()) return std::nullopt;
+          return std::make_pair(schema.fields[index].name, &schema.fields[index].type);
+        });
+    const std::string& shown = clauses.mode == InsertClauses::Mode::kReplaceWhere
+                                   ? clauses.replace_where
+                                   : clauses.static_partition_display;
+    extra_parameters =
+        StrCat(",\"predicate\":", JsonQuote(StrCat("[", JsonQuote(shown), "]")));
+  }
+  write.operation_parameters =
+      StrCat("{\"mode\":\"", mode, "\",\"partitionBy\":",
+             PartitionByJson(options.partition_columns), extra_parameters, "}");
   bool skip = false;
   if (write.txn) {
     auto it = read.snapshot->txns().find(write.txn->first);
@@ -662,6 +925,10 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
                          ? StrCat(",\"numRemovedFiles\":\"", pending->num_removed_files,
                                   "\",\"numRemovedBytes\":\"", pending->num_removed_bytes, "\"")
                          : std::string(),
+               pending->report_row_rewrites
+                   ? StrCat(",\"numDeletedRows\":\"", pending->num_deleted_rows,
+                            "\",\"numCopiedRows\":\"", pending->num_copied_rows, "\"")
+                   : std::string(),
                "}"));
     Result<delta::CommitResult> committed = pending->txn->Commit();
     if (!committed.ok()) {
@@ -704,6 +971,11 @@ void RegisterLakeWriteSettings(duckdb::DatabaseInstance& db) {
   config.AddExtensionOption(kTxnVersionSetting,
                             "version of idempotent lake writes (Delta txn.version)",
                             LogicalType::BIGINT, duckdb::Value::BIGINT(-1));
+  config.AddExtensionOption(kPartitionOverwriteModeSetting,
+                            "what INSERT OVERWRITE of a partitioned table replaces: 'static' "
+                            "(the whole table, or the PARTITION values) or 'dynamic' (the "
+                            "partitions written)",
+                            LogicalType::VARCHAR, duckdb::Value("static"));
 }
 
 }  // namespace lake::engine::internal

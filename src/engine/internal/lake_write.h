@@ -23,6 +23,7 @@
 #include "delta/transaction.h"
 #include "engine/internal/ctas_clauses.h"
 #include "engine/internal/duckdb_pch.h"
+#include "engine/internal/insert_clauses.h"
 #include "engine/internal/snapshot_cache.h"
 #include "engine/table_directory.h"
 
@@ -39,6 +40,9 @@ namespace lake::engine::internal {
 // txnVersion write options, PROTOCOL.md "Transaction Identifiers").
 inline constexpr const char* kTxnAppIdSetting = "lake.txnAppId";
 inline constexpr const char* kTxnVersionSetting = "lake.txnVersion";
+// SET lake.partitionOverwriteMode = 'dynamic' | 'static' (Spark's partitionOverwriteMode):
+// what INSERT OVERWRITE of a partitioned table without static partition values replaces.
+inline constexpr const char* kPartitionOverwriteModeSetting = "lake.partitionOverwriteMode";
 
 // What one DuckDB transaction will commit to one table.
 struct PendingTableWrite {
@@ -53,6 +57,10 @@ struct PendingTableWrite {
   int64_t num_output_bytes = 0;
   int64_t num_removed_files = 0;
   int64_t num_removed_bytes = 0;
+  // Rows an overwrite by predicate removed, and the rows of partly matching files it copied.
+  int64_t num_deleted_rows = 0;
+  int64_t num_copied_rows = 0;
+  bool report_row_rewrites = false;
   bool txn_staged = false;
   // CREATE TABLE AS SELECT: registered in the directory after the commit.
   std::optional<NewTable> register_as;
@@ -120,6 +128,11 @@ duckdb::PhysicalOperator& PlanLakeInsert(duckdb::ClientContext& context,
 void StashCtasClauses(duckdb::ClientContext& context, const std::string& schema,
                       const std::string& table, CtasClauses clauses);
 
+// Stashes the Spark clauses (insert_clauses.h) of the INSERT into schema.table being planned
+// on `context`; PlanLakeInsert takes them. Cleared at the end of the query either way.
+void StashInsertClauses(duckdb::ClientContext& context, const std::string& schema,
+                        const std::string& table, InsertClauses clauses);
+
 // Plans CREATE [OR REPLACE] TABLE schema.name AS SELECT (LakeCatalog::PlanCreateTableAs).
 // `existing`: the table registered under that name (REPLACE, or IF NOT EXISTS).
 duckdb::PhysicalOperator& PlanLakeCreateTableAs(
@@ -128,7 +141,7 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     std::shared_ptr<TableDirectory> directory, const std::string& schema_name,
     const std::optional<DirectoryTable>& existing);
 
-// Registers the lake.txnAppId / lake.txnVersion settings.
+// Registers the lake.txnAppId / lake.txnVersion / lake.partitionOverwriteMode settings.
 void RegisterLakeWriteSettings(duckdb::DatabaseInstance& db);
 
 }  // namespace lake::engine::internal

@@ -1,9 +1,18 @@
-// Engine-internal entry points shared by checkpoint_reader.cc and delta_scan.cc.
+// Engine-internal entry points of delta_scan.cc shared with checkpoint_reader.cc and the
+// write path (lake_write.cc, row_removal.cc).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
+#include "base/status.h"
 #include "delta/engine.h"
+#include "delta/skipping.h"
+#include "delta/snapshot.h"
 #include "engine/internal/duckdb_pch.h"
 #include "storage/object_store.h"
 
@@ -14,5 +23,21 @@ namespace lake::engine::internal {
 std::unique_ptr<delta::CheckpointReader> MakeCheckpointReader(duckdb::DatabaseInstance& db);
 std::unique_ptr<delta::Engine> MakeDeltaEngine(duckdb::DatabaseInstance& db,
                                                std::unique_ptr<storage::ObjectStore> store);
+
+// Returns the local path DuckDB opens for a live file of `snap` (delta_scan's `filename`
+// column gives the same text). kNotSupported for data files on remote storage.
+Result<std::string> LocalDataFilePath(const delta::Snapshot& snap, storage::ObjectStore& store,
+                                      const delta::AddFile& add);
+
+// The DuckDB type delta_scan gives a column of Delta type `type` (`column` names it in errors).
+Result<duckdb::LogicalType> DuckTypeOf(const delta::DataType& type, std::string_view column);
+
+// Translates a bound boolean expression to a skipping predicate (delta/skipping.h) when the
+// parts that matter are comparisons of resolved columns with constants; nullopt otherwise.
+// An AND keeps the parts it can express, so the result may match more than `expr`, never less.
+std::optional<delta::Predicate> TranslateToPredicate(
+    const duckdb::Expression& expr,
+    const std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
+        const duckdb::Expression&)>& resolve);
 
 }  // namespace lake::engine::internal

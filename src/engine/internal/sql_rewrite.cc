@@ -212,6 +212,10 @@ class Rewriter {
         return r;
       }
     }
+    if (IsWord(t_, 0, "insert")) {
+      std::optional<SqlRewrite> insert = RewriteInsert();
+      if (insert) return std::move(*insert);
+    }
     std::optional<SyntaxError> err;
     bool describe = IsWord(t_, 0, "describe") || IsWord(t_, 0, "desc");
     if (describe && (IsWord(t_, 1, "history") || IsWord(t_, 1, "detail"))) {
@@ -360,6 +364,158 @@ class Rewriter {
     r.ctas_clauses.partition_columns = spec.partition_columns;
     r.ctas_clauses.properties = spec.properties;
     r.ctas_clauses.comment = spec.comment.value_or("");
+    return r;
+  }
+
+  static bool IsQueryStart(const std::vector<Token>& t, size_t i) {
+    return IsWord(t, i, "select") || IsWord(t, i, "with") || IsWord(t, i, "values") ||
+           IsWord(t, i, "from") || IsWord(t, i, "table");
+  }
+
+  // Returns the index of the token closing the '(' at `open`, or nullopt.
+  std::optional<size_t> Closing(size_t open) const {
+    int depth = 0;
+    for (size_t i = open; i < t_.size(); ++i) {
+      if (IsPunct(t_, i, '(')) ++depth;
+      if (IsPunct(t_, i, ')') && --depth == 0) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Spark's INSERT forms (6); nullopt when the statement is a plain INSERT (DuckDB's, with
+  // the usual reference rewrites).
+  std::optional<SqlRewrite> RewriteInsert() {
+    InsertStatement st;
+    size_t i = 1;
+    bool ours = false;
+    if (IsWord(t_, i, "with")) {
+      if (!IsWord(t_, i + 1, "schema") || !IsWord(t_, i + 2, "evolution")) {
+        return std::nullopt;  // DuckDB's own error
+      }
+      st.clauses.schema_evolution = true;
+      ours = true;
+      i += 3;
+    }
+    if (IsWord(t_, i, "overwrite")) {
+      st.clauses.mode = InsertClauses::Mode::kOverwrite;
+      ours = true;
+    } else if (!IsWord(t_, i, "into")) {
+      if (!ours) return std::nullopt;
+      return Error(Expected("INTO or OVERWRITE after INSERT WITH SCHEMA EVOLUTION", i));
+    }
+    ++i;
+    if (IsWord(t_, i, "table")) ++i;
+    std::optional<Ref> name = ParseName(i);
+    if (!name || IsDeltaPathAt(i)) {
+      if (!ours) return std::nullopt;
+      return Error(Expected("a table name (INSERT into delta.`/path` is not supported: register "
+                            "the table with CREATE TABLE t LOCATION '/path')",
+                            i));
+    }
+    st.table = name->path;
+    i = name->next;
+    if (IsWord(t_, i, "partition") && IsPunct(t_, i + 1, '(')) {
+      ours = true;
+      std::optional<size_t> close = Closing(i + 1);
+      if (!close) return Error(Expected("')' closing the PARTITION clause", t_.size()));
+      size_t j = i + 2;
+      while (j < *close) {
+        if (t_[j].kind != TokKind::kWord && t_[j].kind != TokKind::kQuotedIdent) {
+          return Error(Expected("a partition column name in PARTITION (...)", j));
+        }
+        std::string column = t_[j].value;
+        ++j;
+        std::optional<std::string> value;
+        if (IsPunct(t_, j, '=')) {
+          size_t begin = j + 1;
+          size_t k = begin;
+          int depth = 0;
+          while (k < *close && !(depth == 0 && IsPunct(t_, k, ','))) {
+            if (IsPunct(t_, k, '(')) ++depth;
+            if (IsPunct(t_, k, ')')) --depth;
+            ++k;
+          }
+          if (k == begin) return Error(Expected("a value after '=' in PARTITION (...)", k));
+          value = std::string(sql_.substr(t_[begin].begin, t_[k - 1].end - t_[begin].begin));
+          j = k;
+        }
+        st.partition_spec.emplace_back(std::move(column), std::move(value));
+        if (IsPunct(t_, j, ',')) {
+          ++j;
+        } else if (j != *close) {
+          return Error(Expected("',' or ')' in PARTITION (...)", j));
+        }
+      }
+      i = *close + 1;
+    }
+    if (st.clauses.mode == InsertClauses::Mode::kAppend && IsWord(t_, i, "replace")) {
+      if (!IsWord(t_, i + 1, "where")) return Error(Expected("WHERE after REPLACE", i + 1));
+      if (!st.partition_spec.empty()) {
+        return Error({"lake: INSERT ... REPLACE WHERE cannot have a PARTITION clause; put the "
+                      "partition condition into the predicate",
+                      t_[i].begin});
+      }
+      ours = true;
+      st.clauses.mode = InsertClauses::Mode::kReplaceWhere;
+      size_t begin = i + 2;
+      size_t k = begin;
+      int depth = 0;
+      // (`IS [NOT] DISTINCT FROM` is part of a predicate, not the query's FROM.)
+      while (k < t_.size() &&
+             !(depth == 0 && IsQueryStart(t_, k) && !IsWord(t_, k - 1, "distinct"))) {
+        if (IsPunct(t_, k, '(')) ++depth;
+        if (IsPunct(t_, k, ')')) --depth;
+        ++k;
+      }
+      if (k == begin) return Error(Expected("a predicate after REPLACE WHERE", k));
+      if (k >= t_.size()) {
+        return Error(Expected("the query (SELECT, VALUES, WITH, FROM or TABLE) after the "
+                              "REPLACE WHERE predicate",
+                              k));
+      }
+      st.clauses.replace_where =
+          std::string(sql_.substr(t_[begin].begin, t_[k - 1].end - t_[begin].begin));
+      i = k;
+    }
+    if (!ours) return std::nullopt;
+    if (IsWord(t_, i, "by") && IsWord(t_, i + 1, "name")) {
+      st.by_name = true;
+      i += 2;
+    } else if (IsPunct(t_, i, '(') && !IsQueryStart(t_, i + 1) && !IsPunct(t_, i + 1, '(')) {
+      std::optional<size_t> close = Closing(i);
+      if (!close) return Error(Expected("')' closing the column list", t_.size()));
+      std::vector<std::string> columns;
+      for (size_t j = i + 1; j < *close; ++j) {
+        if (t_[j].kind != TokKind::kWord && t_[j].kind != TokKind::kQuotedIdent) {
+          return Error(Expected("a column name in the column list", j));
+        }
+        columns.push_back(t_[j].kind == TokKind::kQuotedIdent ? SqlIdent(t_[j].value)
+                                                                : t_[j].value);
+        if (j + 1 < *close && !IsPunct(t_, ++j, ',')) {
+          return Error(Expected("',' in the column list", j));
+        }
+      }
+      st.columns = std::move(columns);
+      i = *close + 1;
+    }
+    if (i >= t_.size() || IsPunct(t_, i, ';')) return Error(Expected("the query to insert", i));
+    std::string_view query = sql_.substr(t_[i].begin);
+    while (!query.empty() && (query.back() == ';' || std::isspace(static_cast<unsigned char>(
+                                                         query.back())))) {
+      query.remove_suffix(1);
+    }
+    st.query = std::string(query);
+    SqlRewrite inner = RewriteLakeSql(query);  // delta.`/path`, VERSION AS OF, ... inside
+    if (inner.kind == SqlRewrite::Kind::kError) {
+      inner.error_position += t_[i].begin;
+      return inner;
+    }
+    if (inner.kind == SqlRewrite::Kind::kRewritten) st.query = inner.sql;
+    SqlRewrite r;
+    r.kind = SqlRewrite::Kind::kRewritten;
+    r.sql = StrCat("INSERT INTO ", st.table, st.by_name ? " BY NAME" : "",
+                   st.columns ? StrCat(" (", StrJoin(*st.columns, ", "), ")") : "", " ", st.query);
+    r.insert = std::move(st);
     return r;
   }
 
@@ -544,5 +700,90 @@ class Rewriter {
 }  // namespace
 
 SqlRewrite RewriteLakeSql(std::string_view sql) { return Rewriter(sql).Run(); }
+
+Result<BuiltInsert> BuildInsertSql(const InsertStatement& statement,
+                                   const std::vector<InsertTableColumn>& columns) {
+  auto find = [&](std::string_view name) -> const InsertTableColumn* {
+    for (const InsertTableColumn& c : columns) {
+      if (ToLower(c.name) == ToLower(name)) return &c;
+    }
+    return nullptr;
+  };
+  BuiltInsert out;
+  out.clauses = statement.clauses;
+  std::vector<const InsertTableColumn*> statics;
+  std::vector<std::string> static_values, conditions, display;
+  for (const auto& [name, value] : statement.partition_spec) {
+    const InsertTableColumn* column = find(name);
+    if (column == nullptr || !column->is_partition) {
+      return Status::InvalidArgument(
+                 StrCat("INSERT INTO ", statement.table, ": PARTITION names ", name,
+                        ", which is not a partition column of the table"))
+          .WithHint("PARTITION (...) lists partition columns only; DESCRIBE EXTENDED shows them");
+    }
+    for (const InsertTableColumn* s : statics) {
+      if (s == column) {
+        return Status::InvalidArgument(
+            StrCat("INSERT INTO ", statement.table, ": PARTITION names ", name, " twice"));
+      }
+    }
+    if (!value) continue;  // dynamic: the query supplies it
+    statics.push_back(column);
+    std::string cast = StrCat("CAST(", *value, " AS ", column->duckdb_type, ")");
+    static_values.push_back(cast);
+    conditions.push_back(StrCat(SqlIdent(column->name), " IS NOT DISTINCT FROM ", cast));
+    display.push_back(StrCat(name, " = ", *value));
+  }
+  out.clauses.static_partition_predicate = StrJoin(conditions, " AND ");
+  out.clauses.static_partition_display = StrJoin(display, " AND ");
+  auto is_static = [&](std::string_view name) {
+    for (const InsertTableColumn* s : statics) {
+      if (ToLower(s->name) == ToLower(name)) return true;
+    }
+    return false;
+  };
+  std::string head = StrCat("INSERT INTO ", statement.table);
+  if (statics.empty()) {
+    out.sql = StrCat(head, statement.by_name ? " BY NAME" : "",
+                     statement.columns ? StrCat(" (", StrJoin(*statement.columns, ", "), ")") : "",
+                     " ", statement.query);
+    return out;
+  }
+  // The query's columns, then the static values.
+  constexpr const char* kAlias = "__lake_insert_query";
+  std::vector<std::string> selected = {StrCat(kAlias, ".*")};
+  for (size_t s = 0; s < statics.size(); ++s) {
+    selected.push_back(statement.by_name
+                           ? StrCat(static_values[s], " AS ", SqlIdent(statics[s]->name))
+                           : static_values[s]);
+  }
+  std::string target;
+  if (statement.by_name) {
+    target = " BY NAME";
+  } else {
+    std::vector<std::string> names;
+    if (statement.columns) {
+      for (const std::string& c : *statement.columns) {
+        std::string unquoted = c.size() >= 2 && c.front() == '"' ? c.substr(1, c.size() - 2) : c;
+        if (is_static(unquoted)) {
+          return Status::InvalidArgument(
+                     StrCat("INSERT INTO ", statement.table, ": column ", unquoted,
+                            " has a static value in PARTITION (...) and is in the column list"))
+              .WithHint("name it in one place only");
+        }
+        names.push_back(c);
+      }
+    } else {
+      for (const InsertTableColumn& c : columns) {
+        if (!is_static(c.name)) names.push_back(SqlIdent(c.name));
+      }
+    }
+    for (const InsertTableColumn* s : statics) names.push_back(SqlIdent(s->name));
+    target = StrCat(" (", StrJoin(names, ", "), ")");
+  }
+  out.sql = StrCat(head, target, " SELECT ", StrJoin(selected, ", "), " FROM (\n", statement.query,
+                   "\n) AS ", kAlias);
+  return out;
+}
 
 }  // namespace lake::engine::internal

@@ -25,13 +25,19 @@
 //      CREATE [OR REPLACE] TABLE [IF NOT EXISTS] t <Spark clauses> AS <query>
 //                                         -> CREATE ... TABLE ... t AS <query, rewritten>
 //      with the clauses in SqlRewrite::ctas_clauses.
+//  (6) Spark INSERT forms (insert_clauses.h), whole statements: INSERT OVERWRITE, INSERT
+//      WITH SCHEMA EVOLUTION, a PARTITION clause, INSERT INTO t REPLACE WHERE <predicate>
+//      <query> (the query starts at the first SELECT/WITH/VALUES/FROM/TABLE outside
+//      parentheses) -> SqlRewrite::insert; `sql` is the plain INSERT without those clauses,
+//      and the front end builds the final one with BuildInsertSql once it knows the table.
 //
 // Invariants:
 //  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
 //    is copied byte for byte, so DuckDB reports its own errors on the rest.
 //  - A statement is "ours" only once an unambiguous marker is seen: `delta.` before a
 //    backquote, the three words `VERSION AS OF` / `TIMESTAMP AS OF`, `name@v<n>`, or a
-//    leading `DESCRIBE HISTORY|DETAIL|TABLE|EXTENDED`, `SHOW SCHEMAS|TABLES`, or a statement
+//    leading `DESCRIBE HISTORY|DETAIL|TABLE|EXTENDED`, `SHOW SCHEMAS|TABLES`, `INSERT OVERWRITE`,
+//    `INSERT WITH`, `INSERT INTO [TABLE] t PARTITION|REPLACE`, or a statement
 //    ParseSparkDdl accepts. Past a marker, malformed text is a lake syntax
 //    error ("lake: expected ... near ..."); before one, the statement is not ours and DuckDB's
 //    original error stands.
@@ -43,6 +49,7 @@
 #include <string_view>
 
 #include "engine/internal/ctas_clauses.h"
+#include "engine/internal/insert_clauses.h"
 
 namespace lake::engine::internal {
 
@@ -61,6 +68,8 @@ struct SqlRewrite {
   // clauses it cannot carry, for the catalog's CTAS planning (lake_write.h StashCtasClauses).
   std::optional<std::string> ctas_table;
   CtasClauses ctas_clauses;
+  // A Spark INSERT form (6).
+  std::optional<InsertStatement> insert;
 };
 
 // Rewrites one statement (DuckDB hands extensions one statement at a time; a trailing ';'
