@@ -2,7 +2,7 @@
 # The README's first command: installs what is needed, builds lake, and runs its main job on
 # the bundled sample Delta table (examples/sample_table): a query, the table's history, and
 # time travel to an older version. Then it creates a table of its own in a fresh lake home
-# (build/quickstart-home): create, insert, query, history.
+# (build/quickstart-home): create, insert, overwrite a partition, query, history.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,6 +25,9 @@ export LAKE_HOME="$home"
 run sql "CREATE TABLE sales (id BIGINT, city STRING, amount DECIMAL(10,2), day DATE) USING DELTA PARTITIONED BY (day)"
 run sql "INSERT INTO sales VALUES (1, 'Paris', 10.50, DATE '2025-01-01'), (2, 'Oslo', 7.25, DATE '2025-01-01')"
 run sql "INSERT INTO sales SELECT i, 'Rome', i * 1.5, DATE '2025-01-02' FROM range(3, 10) t(i)"
+run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP BY day ORDER BY day"
+# Replace one day's rows (a partition overwrite: the other days are untouched).
+run sql "INSERT OVERWRITE sales PARTITION (day = '2025-01-02') SELECT 20, 'Rome', 99.00"
 run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP BY day ORDER BY day"
 run table history sales
 run sql "SELECT count(*) AS orders_at_v1 FROM sales VERSION AS OF 1"
