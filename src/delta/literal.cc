@@ -340,13 +340,17 @@ static std::optional<Decimal> ParseDecimalText(std::string_view s, int precision
 }
 
 Result<Literal> ParsePartitionValue(const DataType& type, const std::optional<std::string>& value) {
-  if (!value || value->empty()) return Literal{};
-  const std::string& v = *value;
+  if (!value) return Literal{};
+  return ParseLiteralText(type, *value);
+}
+
+Result<Literal> ParseLiteralText(const DataType& type, std::string_view v) {
+  if (v.empty()) return Literal{};
   switch (type.kind) {
     case TypeKind::kString:
-      return Literal{v};
+      return Literal{std::string(v)};
     case TypeKind::kBinary:
-      return Literal{Binary{v}};
+      return Literal{Binary{std::string(v)}};
     case TypeKind::kLong:
       if (auto i = ParseIntegerInRange(v, INT64_MIN, INT64_MAX)) return Literal{*i};
       return BadValue(type, v, "not a 64-bit integer");

@@ -39,6 +39,9 @@ inline bool IsNull(const Literal& v) { return std::holds_alternative<std::monost
 // UTC: the writer's zone is unknowable) and ISO-8601 "...T...Z" / with an offset. kCorruption
 // naming the value and type when it does not parse.
 Result<Literal> ParsePartitionValue(const DataType& type, const std::optional<std::string>& value);
+// The same for a value given as text: "" is NULL. Statistics parse their numbers and dates
+// with it, without copying the text.
+Result<Literal> ParseLiteralText(const DataType& type, std::string_view value);
 
 // Returns a human/JSON form: numbers as decimal text, dates "YYYY-MM-DD", timestamps
 // "YYYY-MM-DDTHH:MM:SS.ffffffZ" (ntz without the Z), binary as hex, NULL as "NULL".

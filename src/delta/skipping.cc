@@ -26,6 +26,7 @@
 #include <simdjson.h>
 
 #include "base/strings.h"
+#include "delta/internal/stats_json.h"
 
 namespace lake::delta {
 
@@ -69,7 +70,10 @@ bool HasCollation(const StructField& f) {
   return f.metadata_json.find("__COLLATIONS") != std::string::npos;
 }
 
-// Reads one statistic value of a primitive column; nullopt when it is not usable.
+}  // namespace
+
+namespace internal {
+
 std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const DataType& type) {
   simdjson::ondemand::json_type jt;
   if (value.type().get(jt)) return std::nullopt;
@@ -85,7 +89,7 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
       std::string_view raw = value.raw_json_token();
       // The partition-value parser is exact (decimals into __int128), so reuse it on the
       // number's text rather than going through a double.
-      Result<Literal> lit = ParsePartitionValue(type, std::string(TrimJsonToken(raw)));
+      Result<Literal> lit = ParseLiteralText(type, TrimJsonToken(raw));
       if (!lit.ok() || IsNull(*lit)) return std::nullopt;
       return *lit;
     }
@@ -97,7 +101,7 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
       std::string_view s;
       if (value.get_string().get(s)) return std::nullopt;
       if (type.kind == TypeKind::kString) return Literal{std::string(s)};
-      Result<Literal> lit = ParsePartitionValue(type, std::string(s));
+      Result<Literal> lit = ParseLiteralText(type, s);
       if (!lit.ok() || IsNull(*lit)) return std::nullopt;
       return *lit;
     }
@@ -112,6 +116,12 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
       return std::nullopt;  // binary, variant (z85 encoded), void, nested: not used
   }
 }
+
+}  // namespace internal
+
+namespace {
+
+using internal::ReadStatValue;
 
 // Resolves a stats key (a physical name) to a top-level primitive field.
 const StructField* FieldForStatsKey(const Schema& schema, std::string_view mode,

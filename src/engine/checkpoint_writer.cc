@@ -1,36 +1,53 @@
 // CheckpointWriter on DuckDB's Parquet writer (PROTOCOL.md "Checkpoint Schema").
 //
 // Design notes.
-//  (1) No per-row SQL: the table function __lake_checkpoint_rows(job) builds the action rows as
-//      DataChunks straight from the snapshot's actions (borrowed through a process-wide job
-//      registry: a table function's arguments are SQL values, so the job is named by an id),
-//      and one `COPY (SELECT ...) TO file (FORMAT parquet)` writes them. The scan is parallel:
-//      threads claim ranges of rows, and the range number is the batch index, so DuckDB's
-//      order-preserving COPY keeps the rows in file order.
-//  (2) Chunks of only add rows (nearly all of a big checkpoint) give the other action columns
+//  (1) No SQL and no per-row Values: the rows are built as DataChunks straight from the
+//      snapshot's actions and handed to the Parquet copy function of DuckDB's catalog (the one
+//      `COPY ... TO (FORMAT parquet)` binds) through its batch interface: prepare_batch encodes
+//      one row group, flush_batch appends a prepared row group to the file. Nothing of the
+//      whole checkpoint is materialised: at any time only the row groups in flight exist.
+//  (2) Parallel and ordered: N workers (DuckDB's thread count) claim row groups by number,
+//      fill and prepare them independently; prepared groups are flushed strictly in number
+//      order by whichever worker holds the next one, so the file's rows are in action order
+//      whatever the timing. A worker claims group g only while g < next_flush + 2N, so at most
+//      2N groups (kRowGroupRows rows each) are in memory: that bounds the writer's memory.
+//  (3) The parsed forms are built here from lake's own parsers, not SQL: add.stats_parsed by
+//      delta::StatsStructParser (lenient like Spark's from_json: a field that does not parse
+//      is NULL, malformed stats are a NULL struct, never a failed checkpoint);
+//      add.partitionValues_parsed by delta::ParsePartitionValue (a value that does not parse
+//      is NULL, as Spark's non-ANSI cast gives; strings and binary are the value's bytes).
+//  (4) Chunks of only add rows (nearly all of a big checkpoint) give the other action columns
 //      as constant NULL vectors instead of 2048 null rows each.
-//  (3) The parsed forms stay vectorised SQL: add.stats_parsed is json_transform of add.stats
-//      into the layout's stats struct (lenient: a field that does not parse is NULL, and
-//      try() turns a malformed stats string into a NULL struct instead of failing the
-//      checkpoint), add.partitionValues_parsed is TRY_CAST of each map value, as Spark's
-//      non-ANSI cast does.
-//  (4) Atomic publication: for a LocalStore the file is written next to its final name as
+//  (5) Atomic publication: for a LocalStore the file is written next to its final name as
 //      ".<name>.tmp.<random>" (a name LocalStore listings skip), fsynced, renamed, and the
 //      folder fsynced. Any other store gets a local temp file whose bytes go through
 //      ObjectStore::Put, which is atomic by contract (and where FaultyStore injects faults).
+//  (6) Errors: DuckDB throws; every worker catches into a Status (errors.h CatchAll), the
+//      first error stops the others (they wake and leave) and is returned; the temp file is
+//      removed, so the checkpoint is simply absent.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
-#include <unordered_map>
+#include <thread>
 
 #include "base/scope_guard.h"
 #include "base/strings.h"
+#include "delta/literal.h"
+#include "delta/stats_struct.h"
+#include "duckdb/catalog/catalog_entry/copy_function_catalog_entry.hpp"
+#include "duckdb/common/types/column/column_data_collection.hpp"
+#include "duckdb/function/copy_function.hpp"
+#include "duckdb/parallel/task_scheduler.hpp"
+#include "duckdb/parser/parsed_data/copy_info.hpp"
 #include "engine/delta_engine.h"
 #include "engine/internal/checkpoint_writer.h"
 #include "engine/internal/database_impl.h"
@@ -46,44 +63,10 @@ using duckdb::LogicalType;
 using duckdb::string_t;
 using duckdb::Vector;
 
-constexpr std::string_view kFunctionName = "__lake_checkpoint_rows";
-
-// --- Jobs ------------------------------------------------------------------------------------
-
-struct Job {
-  const delta::CheckpointActions* actions = nullptr;
-  bool stats_as_json = true;      // add.stats column
-  bool hidden_stats = false;      // a top-level __stats column (struct stats without JSON)
-};
-
-class JobRegistry {
- public:
-  int64_t Add(const Job* job) {
-    std::lock_guard<std::mutex> lock(mu_);
-    const int64_t id = next_id_++;
-    jobs_[id] = job;
-    return id;
-  }
-  void Remove(int64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    jobs_.erase(id);
-  }
-  const Job* Find(int64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = jobs_.find(id);
-    return it == jobs_.end() ? nullptr : it->second;
-  }
-
- private:
-  std::mutex mu_;
-  int64_t next_id_ = 1;
-  std::unordered_map<int64_t, const Job*> jobs_;
-};
-
-JobRegistry& Registry() {
-  static JobRegistry registry;
-  return registry;
-}
+// Rows per Parquet row group (one prepared batch). DuckDB's default (122,880) holds ~70 MB of
+// a big checkpoint's adds per group in flight; 16,384 keeps the 2N groups of note 2 small and
+// readers do not mind.
+constexpr idx_t kRowGroupRows = 16384;
 
 // --- Types (the columns Spark writes, all nullable) ------------------------------------------
 
@@ -104,7 +87,9 @@ LogicalType TxnType() {
                               {"lastUpdated", LogicalType::BIGINT}});
 }
 
-LogicalType AddType(bool with_stats) {
+// add with its optional trailing fields: stats (JSON), partitionValues_parsed, stats_parsed.
+LogicalType AddType(bool with_stats, const std::optional<LogicalType>& partitions_parsed,
+                    const std::optional<LogicalType>& stats_parsed) {
   duckdb::child_list_t<LogicalType> fields = {{"path", LogicalType::VARCHAR},
                                               {"partitionValues", StringMap()},
                                               {"size", LogicalType::BIGINT},
@@ -116,6 +101,8 @@ LogicalType AddType(bool with_stats) {
                                               {"defaultRowCommitVersion", LogicalType::BIGINT},
                                               {"clusteringProvider", LogicalType::VARCHAR}};
   if (with_stats) fields.emplace_back("stats", LogicalType::VARCHAR);
+  if (partitions_parsed) fields.emplace_back("partitionValues_parsed", *partitions_parsed);
+  if (stats_parsed) fields.emplace_back("stats_parsed", *stats_parsed);
   return LogicalType::STRUCT(std::move(fields));
 }
 
@@ -342,7 +329,162 @@ void WriteCheckpointMetadata(Vector& cm, idx_t row, const delta::CheckpointMetad
   SetMap(*f[1], row, c.tags, /*null_if_empty=*/true);
 }
 
-// --- The table function ------------------------------------------------------------------------
+// --- Parsed statistics and partition values (note 3) --------------------------------------
+
+// Returns the DuckDB type of a Delta type in stats_parsed / partitionValues_parsed.
+Result<LogicalType> ParsedType(const delta::DataType& type) {
+  using delta::TypeKind;
+  switch (type.kind) {
+    case TypeKind::kString: return LogicalType(LogicalType::VARCHAR);
+    case TypeKind::kLong: return LogicalType(LogicalType::BIGINT);
+    case TypeKind::kInteger: return LogicalType(LogicalType::INTEGER);
+    case TypeKind::kShort: return LogicalType(LogicalType::SMALLINT);
+    case TypeKind::kByte: return LogicalType(LogicalType::TINYINT);
+    case TypeKind::kFloat: return LogicalType(LogicalType::FLOAT);
+    case TypeKind::kDouble: return LogicalType(LogicalType::DOUBLE);
+    case TypeKind::kDecimal:
+      if (type.precision < 1 || type.precision > 38 || type.scale < 0 ||
+          type.scale > type.precision) {
+        break;
+      }
+      return LogicalType::DECIMAL(static_cast<uint8_t>(type.precision),
+                                  static_cast<uint8_t>(type.scale));
+    case TypeKind::kBoolean: return LogicalType(LogicalType::BOOLEAN);
+    case TypeKind::kBinary: return LogicalType(LogicalType::BLOB);
+    case TypeKind::kDate: return LogicalType(LogicalType::DATE);
+    case TypeKind::kTimestamp: return LogicalType(LogicalType::TIMESTAMP_TZ);
+    case TypeKind::kTimestampNtz: return LogicalType(LogicalType::TIMESTAMP);
+    case TypeKind::kStruct: {
+      duckdb::child_list_t<LogicalType> children;
+      for (const delta::StructField& field : type.fields) {
+        LAKE_ASSIGN_OR_RETURN(LogicalType child, ParsedType(field.type));
+        children.emplace_back(field.name, std::move(child));
+      }
+      return LogicalType::STRUCT(std::move(children));
+    }
+    default:
+      break;
+  }
+  return Status::NotSupported(StrCat("type ", type.ToString(),
+                                     " in a checkpoint's parsed statistics or partition values"))
+      .WithHint("set delta.checkpoint.writeStatsAsStruct = false on the table to checkpoint it "
+                "without the typed columns");
+}
+
+// Writes a non-null literal of primitive `type` at `row`; NULL if the literal does not hold
+// the alternative `type` parses to (which the delta parsers never produce).
+void WriteLiteral(Vector& v, idx_t row, const delta::DataType& type, const delta::Literal& lit) {
+  using delta::TypeKind;
+  auto null = [&] { duckdb::FlatVector::SetNull(v, row, true); };
+  switch (type.kind) {
+    case TypeKind::kLong:
+    case TypeKind::kInteger:
+    case TypeKind::kShort:
+    case TypeKind::kByte: {
+      const int64_t* i = std::get_if<int64_t>(&lit);
+      if (!i) return null();
+      if (type.kind == TypeKind::kLong) return SetValue<int64_t>(v, row, *i);
+      if (type.kind == TypeKind::kInteger) return SetValue<int32_t>(v, row, static_cast<int32_t>(*i));
+      if (type.kind == TypeKind::kShort) return SetValue<int16_t>(v, row, static_cast<int16_t>(*i));
+      return SetValue<int8_t>(v, row, static_cast<int8_t>(*i));
+    }
+    case TypeKind::kFloat:
+    case TypeKind::kDouble: {
+      const double* d = std::get_if<double>(&lit);
+      if (!d) return null();
+      if (type.kind == TypeKind::kDouble) return SetValue<double>(v, row, *d);
+      return SetValue<float>(v, row, static_cast<float>(*d));
+    }
+    case TypeKind::kDecimal: {
+      const delta::Decimal* d = std::get_if<delta::Decimal>(&lit);
+      if (!d) return null();
+      // DuckDB stores DECIMAL(p, s) in the narrowest integer holding p digits.
+      switch (v.GetType().InternalType()) {
+        case duckdb::PhysicalType::INT16:
+          return SetValue<int16_t>(v, row, static_cast<int16_t>(d->unscaled));
+        case duckdb::PhysicalType::INT32:
+          return SetValue<int32_t>(v, row, static_cast<int32_t>(d->unscaled));
+        case duckdb::PhysicalType::INT64:
+          return SetValue<int64_t>(v, row, static_cast<int64_t>(d->unscaled));
+        default: {
+          duckdb::hugeint_t h;
+          h.lower = static_cast<uint64_t>(d->unscaled);
+          h.upper = static_cast<int64_t>(d->unscaled >> 64);
+          return SetValue<duckdb::hugeint_t>(v, row, h);
+        }
+      }
+    }
+    case TypeKind::kBoolean: {
+      const bool* b = std::get_if<bool>(&lit);
+      return b ? SetValue<bool>(v, row, *b) : null();
+    }
+    case TypeKind::kDate: {
+      const delta::Date* d = std::get_if<delta::Date>(&lit);
+      return d ? SetValue<duckdb::date_t>(v, row, duckdb::date_t(d->days)) : null();
+    }
+    case TypeKind::kTimestamp: {
+      const delta::Timestamp* t = std::get_if<delta::Timestamp>(&lit);
+      return t ? SetValue<duckdb::timestamp_t>(v, row, duckdb::timestamp_t(t->micros)) : null();
+    }
+    case TypeKind::kTimestampNtz: {
+      const delta::TimestampNtz* t = std::get_if<delta::TimestampNtz>(&lit);
+      return t ? SetValue<duckdb::timestamp_t>(v, row, duckdb::timestamp_t(t->micros)) : null();
+    }
+    case TypeKind::kString: {
+      const std::string* s = std::get_if<std::string>(&lit);
+      return s ? SetString(v, row, std::string_view(*s)) : null();
+    }
+    case TypeKind::kBinary: {
+      const delta::Binary* b = std::get_if<delta::Binary>(&lit);
+      if (!b) return null();
+      duckdb::FlatVector::GetData<string_t>(v)[row] =
+          duckdb::StringVector::AddStringOrBlob(v, b->bytes.data(), b->bytes.size());
+      return;
+    }
+    default:
+      return null();
+  }
+}
+
+// Writes add.partitionValues_parsed at `row`: each partition column's value (looked up by its
+// physical name, as map_extract_value would) parsed as the column's type.
+void WritePartitionsParsed(Vector& parsed, idx_t row, const delta::Schema& schema,
+                           const delta::PartitionValues& values) {
+  auto& children = duckdb::StructVector::GetEntries(parsed);
+  for (size_t field_idx = 0; field_idx < schema.fields.size(); ++field_idx) {
+    const delta::StructField& field = schema.fields[field_idx];
+    Vector& child = *children[field_idx];
+    const std::optional<std::string>* value = nullptr;
+    for (const auto& [key, v] : values) {
+      if (key == field.name) {
+        value = &v;
+        break;
+      }
+    }
+    if (!value || !value->has_value()) {
+      duckdb::FlatVector::SetNull(child, row, true);
+      continue;
+    }
+    const std::string& text = **value;
+    if (field.type.kind == delta::TypeKind::kString) {
+      SetString(child, row, std::string_view(text));  // "" stays "", as a cast to string keeps it
+      continue;
+    }
+    if (field.type.kind == delta::TypeKind::kBinary) {
+      duckdb::FlatVector::GetData<string_t>(child)[row] =
+          duckdb::StringVector::AddStringOrBlob(child, text.data(), text.size());
+      continue;
+    }
+    Result<delta::Literal> lit = delta::ParsePartitionValue(field.type, *value);
+    if (!lit.ok() || delta::IsNull(*lit)) {
+      duckdb::FlatVector::SetNull(child, row, true);
+    } else {
+      WriteLiteral(child, row, field.type, *lit);
+    }
+  }
+}
+
+// --- Rows ------------------------------------------------------------------------------------
 
 // Row order in the file: protocol, metaData, checkpointMetadata, txns, domains, adds, removes.
 struct RowLayout {
@@ -356,235 +498,307 @@ struct RowLayout {
   idx_t txn_begin, domain_begin, add_begin, remove_begin, total;
 };
 
-struct BindData final : public duckdb::TableFunctionData {
-  const Job* job = nullptr;
+// What one write needs, shared read-only by its workers.
+struct Job {
+  Job(const delta::CheckpointActions& a, const delta::CheckpointLayout& l)
+      : actions(a), layout(l), rows(a) {}
+  const delta::CheckpointActions& actions;
+  const delta::CheckpointLayout& layout;
+  const RowLayout rows;
+  bool stats_as_json = true;
+  bool partitions_parsed = false;
+  std::optional<delta::StatsStructParser> stats_parser;  // when stats_parsed is written
+  idx_t partitions_parsed_field = 0;  // positions of the optional fields within add
+  idx_t stats_parsed_field = 0;
+  duckdb::vector<std::string> names;
+  duckdb::vector<LogicalType> types;
 };
 
-// Rows per claimed range: big enough that claiming is rare, small enough to spread 1M rows
-// over every thread.
-constexpr idx_t kRangeRows = 16 * STANDARD_VECTOR_SIZE;
-
-struct GlobalState final : public duckdb::GlobalTableFunctionState {
-  explicit GlobalState(idx_t total) : total(total) {}
-  idx_t MaxThreads() const override { return std::max<idx_t>(1, (total + kRangeRows - 1) / kRangeRows); }
-  const idx_t total;
-  std::atomic<idx_t> next_range{0};
-};
-
-struct LocalState final : public duckdb::LocalTableFunctionState {
-  idx_t range = 0;
-  idx_t position = 0;
-  idx_t end = 0;
-};
-
-duckdb::unique_ptr<duckdb::FunctionData> Bind(duckdb::ClientContext&,
-                                              duckdb::TableFunctionBindInput& input,
-                                              duckdb::vector<LogicalType>& types,
-                                              duckdb::vector<std::string>& names) {
-  auto data = duckdb::make_uniq<BindData>();
-  data->job = Registry().Find(input.inputs[0].GetValue<int64_t>());
-  if (!data->job) {
-    ThrowStatus(Status::InvalidArgument(
-        StrCat(kFunctionName, ": no checkpoint write in progress with this id; the function is "
-                              "internal to lake's checkpoint writer")));
+Result<std::unique_ptr<Job>> MakeJob(const delta::CheckpointActions& actions,
+                                     const delta::CheckpointLayout& layout) {
+  auto job = std::make_unique<Job>(actions, layout);
+  job->stats_as_json = layout.write_stats_as_json;
+  std::optional<LogicalType> partitions_type, stats_type;
+  idx_t next_field = 10 + (job->stats_as_json ? 1 : 0);  // after add's fixed fields
+  if (layout.write_stats_as_struct && !layout.partition_values_schema.fields.empty()) {
+    LAKE_ASSIGN_OR_RETURN(partitions_type, ParsedType(layout.partition_values_schema));
+    job->partitions_parsed = true;
+    job->partitions_parsed_field = next_field++;
   }
-  const Job& job = *data->job;
-  names = {"txn", "add", "remove", "metaData", "protocol", "domainMetadata"};
-  types = {TxnType(), AddType(job.stats_as_json), RemoveType(), MetadataType(), ProtocolType(),
-           DomainMetadataType()};
-  if (job.actions->checkpoint_metadata) {
-    names.push_back("checkpointMetadata");
-    types.push_back(CheckpointMetadataType());
+  if (layout.write_stats_as_struct && !layout.stats_schema.fields.empty()) {
+    LAKE_ASSIGN_OR_RETURN(stats_type, ParsedType(layout.stats_schema));
+    job->stats_parser.emplace(layout.stats_schema);
+    job->stats_parsed_field = next_field++;
   }
-  if (job.hidden_stats) {
-    names.push_back("__stats");
-    types.push_back(LogicalType::VARCHAR);
+  job->names = {"txn", "add", "remove", "metaData", "protocol", "domainMetadata"};
+  job->types = {TxnType(),
+                AddType(job->stats_as_json, partitions_type, stats_type),
+                RemoveType(),
+                MetadataType(),
+                ProtocolType(),
+                DomainMetadataType()};
+  if (actions.checkpoint_metadata) {
+    job->names.push_back("checkpointMetadata");
+    job->types.push_back(CheckpointMetadataType());
   }
-  return data;
+  return job;
 }
 
-duckdb::unique_ptr<duckdb::GlobalTableFunctionState> InitGlobal(
-    duckdb::ClientContext&, duckdb::TableFunctionInitInput& input) {
-  const Job& job = *input.bind_data->Cast<BindData>().job;
-  return duckdb::make_uniq<GlobalState>(RowLayout(*job.actions).total);
-}
+// Fills chunks with rows of a job; one per worker (it keeps the parser's scratch values).
+class RowFiller {
+ public:
+  explicit RowFiller(const Job& job) : job_(job) {}
 
-duckdb::unique_ptr<duckdb::LocalTableFunctionState> InitLocal(duckdb::ExecutionContext&,
-                                                              duckdb::TableFunctionInitInput&,
-                                                              duckdb::GlobalTableFunctionState*) {
-  return duckdb::make_uniq<LocalState>();
-}
+  // Fills `out` (freshly reset) with rows [begin, begin + count), count <= vector size.
+  void Fill(idx_t begin, idx_t count, duckdb::DataChunk& out) {
+    const delta::CheckpointActions& a = job_.actions;
+    const RowLayout& rows = job_.rows;
+    // Which columns have a row in [begin, begin + count): the others are constant NULL (note 4).
+    const idx_t end = begin + count;
+    auto overlaps = [&](idx_t lo, idx_t hi) { return lo < end && begin < hi; };
+    std::vector<bool> used(out.ColumnCount(), false);
+    used[kProtocol] = a.protocol && overlaps(0, 1);
+    const idx_t metadata_row = a.protocol ? 1 : 0;
+    used[kMetadata] = a.metadata && overlaps(metadata_row, metadata_row + 1);
+    const idx_t cm_row = metadata_row + (a.metadata ? 1 : 0);
+    const bool has_cm = a.checkpoint_metadata != nullptr;
+    if (has_cm) used[kFixedColumns] = overlaps(cm_row, cm_row + 1);
+    used[kTxn] = overlaps(rows.txn_begin, rows.domain_begin);
+    used[kDomain] = overlaps(rows.domain_begin, rows.add_begin);
+    used[kAdd] = overlaps(rows.add_begin, rows.remove_begin);
+    used[kRemove] = overlaps(rows.remove_begin, rows.total);
+    for (idx_t c = 0; c < out.ColumnCount(); ++c) {
+      if (!used[c]) {
+        out.data[c].SetVectorType(duckdb::VectorType::CONSTANT_VECTOR);
+        duckdb::ConstantVector::SetNull(out.data[c], true);
+      }
+    }
+    if (used[kAdd]) FindStatsVectors(out.data[kAdd]);
 
-void Scan(duckdb::ClientContext&, duckdb::TableFunctionInput& input, duckdb::DataChunk& output) {
-  const Job& job = *input.bind_data->Cast<BindData>().job;
-  const delta::CheckpointActions& a = *job.actions;
-  auto& global = input.global_state->Cast<GlobalState>();
-  auto& local = input.local_state->Cast<LocalState>();
-  if (local.position >= local.end) {
-    local.range = global.next_range.fetch_add(1);
-    local.position = local.range * kRangeRows;
-    local.end = std::min(global.total, local.position + kRangeRows);
-    if (local.position >= local.end) {
-      output.SetCardinality(0);
+    // A chunk of adds only (nearly every chunk of a big checkpoint) has no other row to null.
+    const bool adds_only = !used[kTxn] && !used[kRemove] && !used[kDomain] && !used[kMetadata] &&
+                           !used[kProtocol] && !(has_cm && used[kFixedColumns]);
+    for (idx_t i = 0; i < count; ++i) {
+      const idx_t row = begin + i;
+      // Null every used column at this row except the one this row's action fills.
+      auto null_others = [&](idx_t keep) {
+        for (idx_t c = 0; c < out.ColumnCount(); ++c) {
+          if (used[c] && c != keep) SetNullDeep(out.data[c], i);
+        }
+      };
+      if (row >= rows.add_begin && row < rows.remove_begin) {
+        if (!adds_only) null_others(kAdd);
+        WriteAddRow(out.data[kAdd], i, *a.adds[row - rows.add_begin]);
+      } else if (row >= rows.remove_begin) {
+        null_others(kRemove);
+        WriteRemove(out.data[kRemove], i, *a.removes[row - rows.remove_begin]);
+      } else if (row >= rows.domain_begin) {
+        null_others(kDomain);
+        WriteDomain(out.data[kDomain], i, *a.domain_metadata[row - rows.domain_begin]);
+      } else if (row >= rows.txn_begin) {
+        null_others(kTxn);
+        WriteTxn(out.data[kTxn], i, *a.txns[row - rows.txn_begin]);
+      } else if (a.protocol && row == 0) {
+        null_others(kProtocol);
+        WriteProtocol(out.data[kProtocol], i, *a.protocol);
+      } else if (a.metadata && row == metadata_row) {
+        null_others(kMetadata);
+        WriteMetadata(out.data[kMetadata], i, *a.metadata);
+      } else {
+        null_others(kFixedColumns);
+        WriteCheckpointMetadata(out.data[kFixedColumns], i, *a.checkpoint_metadata);
+      }
+    }
+    out.SetCardinality(count);
+  }
+
+ private:
+  // Points stats_vectors_[node] at the vector of each stats_parsed node in this chunk.
+  void FindStatsVectors(Vector& add) {
+    if (!job_.stats_parser) return;
+    const auto& nodes = job_.stats_parser->nodes();
+    stats_vectors_.assign(nodes.size(), nullptr);
+    stats_vectors_[0] = duckdb::StructVector::GetEntries(add)[job_.stats_parsed_field].get();
+    for (size_t node = 0; node < nodes.size(); ++node) {
+      const auto& children = nodes[node].children;
+      if (children.empty()) continue;
+      auto& entries = duckdb::StructVector::GetEntries(*stats_vectors_[node]);
+      for (size_t c = 0; c < children.size(); ++c) stats_vectors_[children[c]] = entries[c].get();
+    }
+  }
+
+  void WriteAddRow(Vector& add, idx_t row, const delta::AddFile& file) {
+    WriteAdd(add, row, file, job_.stats_as_json);
+    auto& fields = duckdb::StructVector::GetEntries(add);
+    if (job_.partitions_parsed) {
+      WritePartitionsParsed(*fields[job_.partitions_parsed_field], row,
+                            job_.layout.partition_values_schema, file.partition_values);
+    }
+    if (!job_.stats_parser) return;
+    if (!file.stats || !job_.stats_parser->Parse(*file.stats, values_)) {
+      SetNullDeep(*stats_vectors_[0], row);
       return;
     }
-  }
-  const RowLayout rows(a);
-  const idx_t begin = local.position;
-  const idx_t count = std::min<idx_t>(STANDARD_VECTOR_SIZE, local.end - begin);
-  local.position += count;
-
-  // Which columns have a row in [begin, begin + count): the others are constant NULL (note 2).
-  const idx_t end = begin + count;
-  auto overlaps = [&](idx_t lo, idx_t hi) { return lo < end && begin < hi; };
-  std::vector<bool> used(output.ColumnCount(), false);
-  used[kProtocol] = a.protocol && overlaps(0, 1);
-  const idx_t metadata_row = a.protocol ? 1 : 0;
-  used[kMetadata] = a.metadata && overlaps(metadata_row, metadata_row + 1);
-  const idx_t cm_row = metadata_row + (a.metadata ? 1 : 0);
-  const bool has_cm = a.checkpoint_metadata != nullptr;
-  if (has_cm) used[kFixedColumns] = overlaps(cm_row, cm_row + 1);
-  used[kTxn] = overlaps(rows.txn_begin, rows.domain_begin);
-  used[kDomain] = overlaps(rows.domain_begin, rows.add_begin);
-  used[kAdd] = overlaps(rows.add_begin, rows.remove_begin);
-  used[kRemove] = overlaps(rows.remove_begin, rows.total);
-  const idx_t hidden_stats_column = output.ColumnCount() - 1;
-  if (job.hidden_stats) used[hidden_stats_column] = used[kAdd];
-  for (idx_t c = 0; c < output.ColumnCount(); ++c) {
-    if (!used[c]) {
-      output.data[c].SetVectorType(duckdb::VectorType::CONSTANT_VECTOR);
-      duckdb::ConstantVector::SetNull(output.data[c], true);
-    }
-  }
-
-  // A chunk of adds only (nearly every chunk of a big checkpoint) has no other row to null.
-  const bool adds_only = !used[kTxn] && !used[kRemove] && !used[kDomain] && !used[kMetadata] &&
-                         !used[kProtocol] && !(has_cm && used[kFixedColumns]);
-  for (idx_t i = 0; i < count; ++i) {
-    const idx_t row = begin + i;
-    // Null every used column at this row except the one(s) this row's action fills.
-    auto null_others = [&](idx_t keep, idx_t also_keep) {
-      for (idx_t c = 0; c < output.ColumnCount(); ++c) {
-        if (used[c] && c != keep && c != also_keep) SetNullDeep(output.data[c], i);
+    const auto& nodes = job_.stats_parser->nodes();
+    for (size_t node = 0; node < nodes.size(); ++node) {
+      Vector& v = *stats_vectors_[node];
+      if (!values_.is_valid[node]) {
+        duckdb::FlatVector::SetNull(v, row, true);
+      } else if (nodes[node].children.empty() && nodes[node].type->is_primitive()) {
+        WriteLiteral(v, row, *nodes[node].type, values_.leaves[node]);
       }
-    };
-    const idx_t no_column = output.ColumnCount();
-    if (row >= rows.add_begin && row < rows.remove_begin) {
-      const delta::AddFile& add = *a.adds[row - rows.add_begin];
-      if (!adds_only) null_others(kAdd, job.hidden_stats ? hidden_stats_column : no_column);
-      WriteAdd(output.data[kAdd], i, add, job.stats_as_json);
-      if (job.hidden_stats) SetString(output.data[hidden_stats_column], i, add.stats);
-    } else if (row >= rows.remove_begin) {
-      null_others(kRemove, no_column);
-      WriteRemove(output.data[kRemove], i, *a.removes[row - rows.remove_begin]);
-    } else if (row >= rows.domain_begin) {
-      null_others(kDomain, no_column);
-      WriteDomain(output.data[kDomain], i, *a.domain_metadata[row - rows.domain_begin]);
-    } else if (row >= rows.txn_begin) {
-      null_others(kTxn, no_column);
-      WriteTxn(output.data[kTxn], i, *a.txns[row - rows.txn_begin]);
-    } else if (a.protocol && row == 0) {
-      null_others(kProtocol, no_column);
-      WriteProtocol(output.data[kProtocol], i, *a.protocol);
-    } else if (a.metadata && row == metadata_row) {
-      null_others(kMetadata, no_column);
-      WriteMetadata(output.data[kMetadata], i, *a.metadata);
-    } else {
-      null_others(kFixedColumns, no_column);
-      WriteCheckpointMetadata(output.data[kFixedColumns], i, *a.checkpoint_metadata);
     }
   }
-  output.SetCardinality(count);
-}
 
-duckdb::OperatorPartitionData PartitionData(duckdb::ClientContext&,
-                                            duckdb::TableFunctionGetPartitionInput& input) {
-  return duckdb::OperatorPartitionData(input.local_state->Cast<LocalState>().range);
-}
+  const Job& job_;
+  delta::StatsStructParser::Values values_;
+  std::vector<Vector*> stats_vectors_;
+};
 
-// --- SQL around it -----------------------------------------------------------------------------
+// --- The parallel, ordered writer (notes 1 and 2) ---------------------------------------------
 
-// Returns the DuckDB type name of a primitive Delta type in stats / partition values.
-Result<std::string> SqlType(const delta::DataType& type) {
-  using delta::TypeKind;
-  switch (type.kind) {
-    case TypeKind::kString: return std::string("VARCHAR");
-    case TypeKind::kLong: return std::string("BIGINT");
-    case TypeKind::kInteger: return std::string("INTEGER");
-    case TypeKind::kShort: return std::string("SMALLINT");
-    case TypeKind::kByte: return std::string("TINYINT");
-    case TypeKind::kFloat: return std::string("FLOAT");
-    case TypeKind::kDouble: return std::string("DOUBLE");
-    case TypeKind::kDecimal: return StrCat("DECIMAL(", type.precision, ",", type.scale, ")");
-    case TypeKind::kBoolean: return std::string("BOOLEAN");
-    case TypeKind::kBinary: return std::string("BLOB");
-    case TypeKind::kDate: return std::string("DATE");
-    case TypeKind::kTimestamp: return std::string("TIMESTAMPTZ");
-    case TypeKind::kTimestampNtz: return std::string("TIMESTAMP");
-    default:
-      return Status::NotSupported(StrCat("type ", type.ToString(),
-                                         " in a checkpoint's parsed statistics or partition "
-                                         "values"));
+class ParquetJob {
+ public:
+  ParquetJob(duckdb::ClientContext& context, const Job& job, duckdb::CopyFunction& function,
+             duckdb::FunctionData& bind, duckdb::GlobalFunctionData& global, idx_t workers)
+      : context_(context),
+        job_(job),
+        function_(function),
+        bind_(bind),
+        global_(global),
+        workers_(workers),
+        groups_((job.rows.total + kRowGroupRows - 1) / kRowGroupRows) {}
+
+  // Writes every row group; returns the first error of any worker.
+  Status Run() {
+    std::vector<std::thread> threads;
+    for (idx_t w = 1; w < workers_; ++w) threads.emplace_back([this] { Work(); });
+    Work();
+    for (std::thread& t : threads) t.join();
+    return first_error_;
   }
-}
 
-// Returns the json_transform structure of a stats struct: {"numRecords":"BIGINT",...}.
-Result<std::string> JsonStructure(const delta::DataType& type) {
-  if (type.kind != delta::TypeKind::kStruct) {
-    LAKE_ASSIGN_OR_RETURN(std::string name, SqlType(type));
-    return JsonQuote(name);
-  }
-  std::string out = "{";
-  for (const delta::StructField& field : type.fields) {
-    if (out.size() > 1) out += ",";
-    LAKE_ASSIGN_OR_RETURN(std::string child, JsonStructure(field.type));
-    out += StrCat(JsonQuote(field.name), ":", child);
-  }
-  return out + "}";
-}
-
-// Rows per Parquet row group. DuckDB's default (122,880) holds ~70 MB of a big checkpoint's
-// adds per writing thread; 16,384 cut the writer's peak memory over a 1M-file snapshot from
-// ~300 MB to ~200 MB (bench/checkpoint_bench.cc checkpoint_peak_rss) and readers do not mind.
-constexpr idx_t kRowGroupRows = 16384;
-
-Result<std::string> CopySql(const Job& job, const delta::CheckpointLayout& layout, int64_t id,
-                            const std::string& file) {
-  std::string add = "\"add\"";
-  const bool struct_stats = layout.write_stats_as_struct && !layout.stats_schema.fields.empty();
-  const bool struct_partitions =
-      layout.write_stats_as_struct && !layout.partition_values_schema.fields.empty();
-  if (struct_stats || struct_partitions) {
-    std::string inserts;
-    if (struct_partitions) {
-      std::string pack;
-      for (const delta::StructField& field : layout.partition_values_schema.fields) {
-        LAKE_ASSIGN_OR_RETURN(std::string type, SqlType(field.type));
-        const std::string value =
-            StrCat("map_extract_value(\"add\".\"partitionValues\", ", SqlQuote(field.name), ")");
-        // Binary partition values are the string's bytes (Spark casts string to binary so).
-        const std::string cast = field.type.kind == delta::TypeKind::kBinary
-                                     ? StrCat("encode(", value, ")")
-                                     : StrCat("TRY_CAST(", value, " AS ", type, ")");
-        pack += StrCat(pack.empty() ? "" : ", ", SqlIdent(field.name), " := ", cast);
+ private:
+  void Work() {
+    Status status = CatchAll([&]() -> Status {
+      RowFiller filler(job_);
+      duckdb::DataChunk chunk;
+      chunk.Initialize(duckdb::Allocator::Get(context_), job_.types);
+      while (true) {
+        idx_t group;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          // Back-pressure: stay at most 2N groups ahead of the file (note 2).
+          cv_.wait(lock, [&] { return failed_ || next_group_ < next_flush_ + 2 * workers_; });
+          if (failed_ || next_group_ >= groups_) return Status::OK();
+          group = next_group_++;
+        }
+        auto rows = duckdb::make_uniq<duckdb::ColumnDataCollection>(
+            duckdb::Allocator::Get(context_), job_.types);
+        duckdb::ColumnDataAppendState append;
+        rows->InitializeAppend(append);
+        const idx_t end = std::min(job_.rows.total, (group + 1) * kRowGroupRows);
+        for (idx_t begin = group * kRowGroupRows; begin < end; begin += STANDARD_VECTOR_SIZE) {
+          chunk.Reset();
+          filler.Fill(begin, std::min<idx_t>(STANDARD_VECTOR_SIZE, end - begin), chunk);
+          rows->Append(append, chunk);
+        }
+        FlushReady(group, function_.prepare_batch(context_, bind_, global_, std::move(rows)));
       }
-      inserts += StrCat(", \"partitionValues_parsed\" := struct_pack(", pack, ")");
+    });
+    if (!status.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!failed_) first_error_ = std::move(status);
+      failed_ = true;
+      cv_.notify_all();
     }
-    if (struct_stats) {
-      LAKE_ASSIGN_OR_RETURN(std::string structure, JsonStructure(layout.stats_schema));
-      const std::string source = job.hidden_stats ? "\"__stats\"" : "\"add\".\"stats\"";
-      inserts += StrCat(", \"stats_parsed\" := try(json_transform(", source, ", ",
-                        SqlQuote(structure), "))");
-    }
-    add = StrCat("CASE WHEN \"add\" IS NULL THEN NULL ELSE struct_insert(\"add\"", inserts,
-                 ") END AS \"add\"");
   }
-  std::string columns = StrCat("\"txn\", ", add,
-                               ", \"remove\", \"metaData\", \"protocol\", \"domainMetadata\"");
-  if (job.actions->checkpoint_metadata) columns += ", \"checkpointMetadata\"";
-  return StrCat("COPY (SELECT ", columns, " FROM ", kFunctionName, "(", id, ")) TO ",
-                SqlQuote(file), " (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE ",
-                kRowGroupRows, ")");
+
+  // Queues `group`; then, unless another worker is flushing, flushes every queued group that
+  // is next in file order.
+  void FlushReady(idx_t group, duckdb::unique_ptr<duckdb::PreparedBatchData> prepared) {
+    std::unique_lock<std::mutex> lock(mu_);
+    ready_.emplace(group, std::move(prepared));
+    if (flushing_) return;
+    flushing_ = true;
+    ScopeGuard done([&] {
+      flushing_ = false;
+      cv_.notify_all();
+    });
+    while (!failed_) {
+      auto it = ready_.find(next_flush_);
+      if (it == ready_.end()) break;
+      duckdb::unique_ptr<duckdb::PreparedBatchData> batch = std::move(it->second);
+      ready_.erase(it);
+      lock.unlock();
+      // flush_batch may throw: the guard above runs with the lock held again.
+      ScopeGuard relock([&] { lock.lock(); });
+      function_.flush_batch(context_, bind_, global_, *batch);
+      batch.reset();
+      relock.Dismiss();
+      lock.lock();
+      ++next_flush_;
+      cv_.notify_all();
+    }
+  }
+
+  duckdb::ClientContext& context_;
+  const Job& job_;
+  duckdb::CopyFunction& function_;
+  duckdb::FunctionData& bind_;
+  duckdb::GlobalFunctionData& global_;
+  const idx_t workers_;
+  const idx_t groups_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  idx_t next_group_ = 0;  // the next group a worker claims
+  idx_t next_flush_ = 0;  // the next group the file takes
+  bool flushing_ = false;
+  bool failed_ = false;
+  Status first_error_;
+  std::map<idx_t, duckdb::unique_ptr<duckdb::PreparedBatchData>> ready_;
+};
+
+// Writes the job's rows as a Parquet file at `path` with DuckDB's Parquet copy function, bound
+// as `COPY ... TO path (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE n)` would bind it.
+Status WriteParquet(duckdb::DatabaseInstance& db, const Job& job, const std::string& path) {
+  duckdb::Connection conn(db);
+  duckdb::ClientContext& context = *conn.context;
+  Status status;
+  Status thrown = CatchAll([&] {
+    context.RunFunctionInTransaction([&] {
+      auto& entry =
+          duckdb::Catalog::GetSystemCatalog(context).GetEntry<duckdb::CopyFunctionCatalogEntry>(
+              context, DEFAULT_SCHEMA, "parquet");
+      duckdb::CopyFunction function = entry.function;
+      if (!function.copy_to_bind || !function.prepare_batch || !function.flush_batch ||
+          !function.copy_to_initialize_global || !function.copy_to_finalize) {
+        status = Status::NotSupported(
+            "this DuckDB's parquet copy function has no batch interface; lake needs DuckDB 1.4");
+        return;
+      }
+      duckdb::CopyInfo info;
+      info.is_from = false;
+      info.format = "parquet";
+      info.file_path = path;
+      info.options["compression"].emplace_back(duckdb::Value("snappy"));
+      info.options["row_group_size"].emplace_back(
+          duckdb::Value::UBIGINT(static_cast<uint64_t>(kRowGroupRows)));
+      duckdb::CopyFunctionBindInput input(info);
+      input.file_extension = "parquet";
+      auto bind = function.copy_to_bind(context, input, job.names, job.types);
+      auto global = function.copy_to_initialize_global(context, *bind, path);
+      const idx_t threads = static_cast<idx_t>(
+          std::max<int32_t>(1, duckdb::TaskScheduler::GetScheduler(context).NumberOfThreads()));
+      const idx_t groups = (job.rows.total + kRowGroupRows - 1) / kRowGroupRows;
+      ParquetJob writer(context, job, function, *bind, *global,
+                        std::max<idx_t>(1, std::min(threads, groups)));
+      status = writer.Run();
+      if (status.ok()) function.copy_to_finalize(context, *bind, *global);
+    });
+  });
+  return thrown.ok() ? status : thrown;
 }
 
 // --- Files -------------------------------------------------------------------------------------
@@ -615,15 +829,13 @@ class DuckDBCheckpointWriter final : public delta::CheckpointWriter {
                                       const delta::CheckpointActions& actions,
                                       const delta::CheckpointLayout& layout) override {
     const std::string where = StrCat(store.uri(), "/", key);
-    Job job;
-    job.actions = &actions;
-    job.stats_as_json = layout.write_stats_as_json;
-    job.hidden_stats = !layout.write_stats_as_json && layout.write_stats_as_struct &&
-                       !layout.stats_schema.fields.empty();
-    const int64_t id = Registry().Add(&job);
-    ScopeGuard unregister([&] { Registry().Remove(id); });
+    Result<std::unique_ptr<Job>> job = MakeJob(actions, layout);
+    if (!job.ok()) {
+      return Status(job.status().code(), StrCat(where, ": ", job.status().message()))
+          .WithHint(job.status().hint());
+    }
 
-    // Note 4: where DuckDB writes.
+    // Note 5: where DuckDB writes.
     auto* local_store = dynamic_cast<storage::LocalStore*>(&store);
     std::optional<std::string> final_path = local_store ? store.LocalPath(key) : std::nullopt;
     std::string temp;
@@ -642,16 +854,11 @@ class DuckDBCheckpointWriter final : public delta::CheckpointWriter {
       std::error_code ec;
       std::filesystem::remove(temp, ec);  // best effort: a temp file nobody reads
     });
-    LAKE_ASSIGN_OR_RETURN(std::string sql, CopySql(job, layout, id, temp));
-    Status copied = CatchAll([&]() -> Status {
-      duckdb::Connection conn(db_);
-      auto result = conn.Query(sql);
-      if (result->HasError()) return StatusFromError(result->GetErrorObject());
-      return Status::OK();
-    });
-    if (!copied.ok()) {
-      return Status(copied.code(), StrCat(where, ": writing the checkpoint file: ",
-                                          copied.message()));
+    Status written = WriteParquet(db_, **job, temp);
+    if (!written.ok()) {
+      return Status(written.code(), StrCat(where, ": writing the checkpoint file: ",
+                                           written.message()))
+          .WithHint(written.hint());
     }
     std::error_code ec;
     const auto size = static_cast<int64_t>(std::filesystem::file_size(temp, ec));
@@ -683,14 +890,6 @@ class DuckDBCheckpointWriter final : public delta::CheckpointWriter {
 };
 
 }  // namespace
-
-void RegisterCheckpointRows(duckdb::DatabaseInstance& db) {
-  duckdb::TableFunction function(std::string(kFunctionName), {LogicalType::BIGINT}, Scan, Bind,
-                                 InitGlobal, InitLocal);
-  function.get_partition_data = PartitionData;
-  duckdb::ExtensionLoader loader(db, "lake");
-  loader.RegisterFunction(function);
-}
 
 std::unique_ptr<delta::CheckpointWriter> MakeCheckpointWriter(duckdb::DatabaseInstance& db) {
   return std::make_unique<DuckDBCheckpointWriter>(db);

@@ -1,0 +1,21 @@
+// Reading per-file statistics values out of add.stats JSON (PROTOCOL.md "Per-file
+// Statistics"), shared by data skipping (skipping.cc) and the checkpoint's typed stats
+// (stats_struct.cc). Not for other layers: they use skipping.h and stats_struct.h.
+#pragma once
+
+#include <simdjson.h>
+
+#include <optional>
+
+#include "delta/literal.h"
+#include "delta/schema.h"
+
+namespace lake::delta::internal {
+
+// Returns one statistic value of primitive `type`, or nullopt when the JSON value is not of
+// the JSON type the protocol writes for it (numbers for numeric types, strings for strings,
+// dates and timestamps, booleans for booleans) or does not parse as `type`. Binary, variant
+// and nested types have no usable min/max: always nullopt.
+std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const DataType& type);
+
+}  // namespace lake::delta::internal
