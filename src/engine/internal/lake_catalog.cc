@@ -14,7 +14,10 @@
 //      / t@v12, see sql_rewrite.h) looks up an entry for that version.
 //  (3) A table whose log cannot be read still gets an entry, with a single placeholder column;
 //      its scan throws the load error. DROP TABLE and SHOW TABLES keep working for a table
-//      whose folder was deleted or damaged behind lake's back.
+//      whose folder was deleted or damaged behind lake's back. A transient read error
+//      (kIOError, kUnavailable, kCancelled) fails the lookup instead: the table is fine and a
+//      retry is the fix, while a placeholder would turn the error into a misleading bind
+//      error ("table t has 1 columns but 2 values were supplied" for an INSERT).
 //  (4) DDL changes the directory at once: the metastore is not part of DuckDB's transaction,
 //      so ROLLBACK does not undo CREATE SCHEMA / DROP TABLE / RENAME (as in Spark).
 //  (5) INSERT and CTAS plan into lake_write.h's pipeline and commit one Delta version per
@@ -466,6 +469,11 @@ LakeTableEntry& LakeSchemaEntry::TableEntry(ClientContext& context, const Direct
   if (!load_error.ok()) {
     load_error = load_error.WithContext(
         StrCat("table ", table.schema, ".", table.name, " at ", table.location));
+    const StatusCode code = load_error.code();
+    if (code == StatusCode::kIOError || code == StatusCode::kUnavailable ||
+        code == StatusCode::kCancelled) {
+      ThrowStatus(load_error);  // design note 3
+    }
     info.columns.AddColumn(duckdb::ColumnDefinition(kBrokenColumn, LogicalType::VARCHAR));
   }
   auto make = [&] {
