@@ -7,6 +7,9 @@
 //  - FourProcessesAppend: 4 processes x 50 single-row autocommit INSERTs into one table end
 //    with exactly 200 append commits after the create and every row once (put-if-absent is
 //    the only lock between processes; losers re-check and retry, transaction.cc note 4).
+//  - OverwriteInOneProcess...: under Serializable, an INSERT OVERWRITE whose transaction is
+//    open while another process appends fails with a conflict (exit 4); the table keeps the
+//    rows before plus the append.
 // A batch is acknowledged by the statement after its INSERT (`SELECT 'ack:<batch>'`): the
 // shell prints it only once the INSERT has committed. The seed is printed and can be set
 // with LAKE_TEST_SEED to replay a run's choices (process timing still varies).
@@ -113,14 +116,18 @@ class ShellProcess {
 
   bool started() const { return pid_ > 0; }
 
-  // Writes `script` to the shell's stdin and closes it (the shell exits at its end).
-  void SendAndClose(const std::string& script) {
+  // Writes `script` to the shell's stdin.
+  void Send(const std::string& script) {
     size_t done = 0;
     while (done < script.size()) {
       ssize_t n = ::write(in_, script.data() + done, script.size() - done);
       if (n <= 0) break;  // the shell died (killed); it reads no more
       done += static_cast<size_t>(n);
     }
+  }
+  // Writes `script` and closes stdin (the shell exits at its end).
+  void SendAndClose(const std::string& script) {
+    Send(script);
     CloseInput();
   }
 
@@ -431,6 +438,33 @@ TEST_F(ProcessFault, FourProcessesTimesFiftyBlindAppendsAllCommitOnce) {
       ReadRows("SELECT CAST(writer AS VARCHAR) || ':' || CAST(i AS VARCHAR) FROM t");
   EXPECT_EQ(rows.size(), expected.size());
   EXPECT_EQ(std::set<std::string>(rows.begin(), rows.end()), expected);
+  CheckLog();
+}
+
+TEST_F(ProcessFault, OverwriteInOneProcessConflictsWithAnAppendCommittedByAnother) {
+  // Serializable: an append that lands between the overwrite's read and its commit adds rows
+  // the overwrite never saw, so the overwrite must fail (Delta's ConflictChecker, "concurrent
+  // append"). The interleaving is forced through the shells' output, not timing: the
+  // overwrite's transaction has staged its write when 'staged' is printed.
+  ASSERT_EQ(RunScript("CREATE TABLE t (id BIGINT) USING DELTA "
+                      "TBLPROPERTIES ('delta.isolationLevel' = 'Serializable');\n"
+                      "INSERT INTO t VALUES (1), (2);\n"),
+            0)
+      << ReadText(root_ / "stderr.txt");
+  ShellProcess overwrite(home_, (root_ / "overwrite.txt").string());
+  ASSERT_TRUE(overwrite.started());
+  overwrite.Send("BEGIN;\nINSERT OVERWRITE t VALUES (10);\nSELECT 'staged' AS s;\n");
+  ASSERT_TRUE(overwrite.ReadUntilLine("staged")) << ReadText(root_ / "overwrite.txt");
+  ASSERT_EQ(RunScript("INSERT INTO t VALUES (3);\n"), 0) << ReadText(root_ / "stderr.txt");
+  overwrite.SendAndClose("COMMIT;\n");
+  overwrite.ReadToEnd();
+  EXPECT_EQ(overwrite.Wait(), 4) << "exit code 4: conflict, safe to rerun";
+  const std::string err = ReadText(root_ / "overwrite.txt");
+  EXPECT_THAT(err, ::testing::HasSubstr("concurrent append")) << err;
+  // The table holds the rows before plus the append; the overwrite left nothing behind.
+  std::vector<std::string> rows = ReadRows("SELECT CAST(id AS VARCHAR) FROM t ORDER BY id");
+  EXPECT_EQ(rows, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(Commits().size(), 3u);  // create, insert, the append
   CheckLog();
 }
 

@@ -1,6 +1,6 @@
 // Crash safety of the SQL write path (issue #3 §5, STYLE.md §9 "Fault injection"): for every
-// storage call N of INSERT INTO (unpartitioned, partitioned), CREATE TABLE, CREATE TABLE AS
-// SELECT and a commit that writes a checkpoint, the call fails once, or the writer "crashes"
+// storage call N of INSERT INTO (unpartitioned, partitioned), INSERT OVERWRITE (whole table,
+// one partition), CREATE TABLE, CREATE TABLE AS SELECT and a commit that writes a checkpoint, the call fails once, or the writer "crashes"
 // before or after it; the table is then read by a fresh Lakehouse without faults.
 //
 // Method (after leveldb db/fault_injection_test.cc):
@@ -103,6 +103,24 @@ std::vector<Scenario> Scenarios() {
        true,
        {"1|x"},
        {"1|x", "2|x", "3|y z", "4|NULL"}},
+      // Removes every live file and adds the new rows' in one commit.
+      {"InsertOverwrite",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b')", "INSERT INTO t VALUES (3, 'c')"},
+       "INSERT OVERWRITE t VALUES (7, 'q'), (8, NULL)",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|c"},
+       {"7|q", "8|NULL"}},
+      // Replaces the rows of partition s = 'x' only.
+      {"InsertOverwritePartition",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA PARTITIONED BY (s)",
+        "INSERT INTO t VALUES (1, 'x'), (2, 'y')", "INSERT INTO t VALUES (3, 'x')"},
+       "INSERT OVERWRITE t PARTITION (s = 'x') VALUES (9)",
+       query_ids,
+       true,
+       {"1|x", "2|y", "3|x"},
+       {"2|y", "9|x"}},
       {"CreateTable",
        {},
        "CREATE TABLE t (id BIGINT NOT NULL, s STRING COMMENT 'text') USING DELTA "
