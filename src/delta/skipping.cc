@@ -81,7 +81,22 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
     case TypeKind::kLong:
     case TypeKind::kInteger:
     case TypeKind::kShort:
-    case TypeKind::kByte:
+    case TypeKind::kByte: {
+      // simdjson's integer reader accepts exactly the JSON integers that fit in 64 bits, as
+      // the text parser below would, and is several times faster (checkpoints read ~10 of
+      // these per file).
+      int64_t i;
+      if (jt != simdjson::ondemand::json_type::number || value.get_int64().get(i)) {
+        return std::nullopt;
+      }
+      const int64_t lo = type.kind == TypeKind::kLong      ? INT64_MIN
+                         : type.kind == TypeKind::kInteger ? INT32_MIN
+                         : type.kind == TypeKind::kShort   ? INT16_MIN
+                                                           : INT8_MIN;
+      const int64_t hi = -(lo + 1);
+      if (i < lo || i > hi) return std::nullopt;
+      return Literal{i};
+    }
     case TypeKind::kFloat:
     case TypeKind::kDouble:
     case TypeKind::kDecimal: {
@@ -91,7 +106,7 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
       // number's text rather than going through a double.
       Result<Literal> lit = ParseLiteralText(type, TrimJsonToken(raw));
       if (!lit.ok() || IsNull(*lit)) return std::nullopt;
-      return *lit;
+      return std::move(*lit);
     }
     case TypeKind::kString:
     case TypeKind::kDate:
@@ -103,7 +118,7 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const Data
       if (type.kind == TypeKind::kString) return Literal{std::string(s)};
       Result<Literal> lit = ParseLiteralText(type, s);
       if (!lit.ok() || IsNull(*lit)) return std::nullopt;
-      return *lit;
+      return std::move(*lit);
     }
     case TypeKind::kBoolean: {
       bool b;

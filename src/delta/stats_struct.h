@@ -53,6 +53,7 @@ class StatsStructParser {
  private:
   void AddNode(const DataType& type, int parent, std::string_view name);
   std::vector<Node> nodes_;
+  std::vector<uint8_t> plain_name_;  // per node: IsPlainName(name), see stats_struct.cc
 };
 
 }  // namespace lake::delta

@@ -25,6 +25,10 @@
 //  (6) Errors: DuckDB throws; every worker catches into a Status (errors.h CatchAll), the
 //      first error stops the others (they wake and leave) and is returned; the temp file is
 //      removed, so the checkpoint is simply absent.
+//  (7) Strings are not copied into the chunks: their string_t point into the snapshot's
+//      actions (which outlive the write); appending a chunk to its row group's
+//      ColumnDataCollection is the one copy. Only parsed values (stats_parsed strings) are
+//      copied into the vector, since the parser's buffers are reused row after row.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -154,7 +158,14 @@ enum Column : idx_t { kTxn = 0, kAdd, kRemove, kMetadata, kProtocol, kDomain, kF
 
 // --- Vector writing ----------------------------------------------------------------------------
 
+// Sets a string the snapshot owns without copying it (note 7): the snapshot outlives the
+// write, and the row group's ColumnDataCollection copies what it keeps.
 void SetString(Vector& v, idx_t row, std::string_view s) {
+  duckdb::FlatVector::GetData<string_t>(v)[row] = string_t(s.data(), static_cast<uint32_t>(s.size()));
+}
+
+// Sets a string that does not outlive this call (a parsed value): copied into the vector.
+void CopyString(Vector& v, idx_t row, std::string_view s) {
   duckdb::FlatVector::GetData<string_t>(v)[row] =
       duckdb::StringVector::AddString(v, s.data(), s.size());
 }
@@ -432,7 +443,7 @@ void WriteLiteral(Vector& v, idx_t row, const delta::DataType& type, const delta
     }
     case TypeKind::kString: {
       const std::string* s = std::get_if<std::string>(&lit);
-      return s ? SetString(v, row, std::string_view(*s)) : null();
+      return s ? CopyString(v, row, std::string_view(*s)) : null();
     }
     case TypeKind::kBinary: {
       const delta::Binary* b = std::get_if<delta::Binary>(&lit);

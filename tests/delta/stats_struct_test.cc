@@ -132,6 +132,29 @@ TEST_F(StatsStructTest, KeysMatchExactlyAndTheFirstDuplicateWins) {
   EXPECT_EQ(Validity(), "1" "1" "1" "1" "0" "0" "0" "0" "0" "0" "0" "0" "0");
 }
 
+TEST_F(StatsStructTest, NeedlesslyEscapedKeysStillMatch) {
+  // "\u006eumRecords" is "numRecords", "\u0069d" is "id".
+  ASSERT_TRUE(parser_.Parse(R"({"\u006eumRecords":8,"minValues":{"\u0069d":9}})", values_));
+  EXPECT_EQ(std::get<int64_t>(values_.leaves[kNumRecords]), 8);
+  EXPECT_EQ(std::get<int64_t>(values_.leaves[kMinId]), 9);
+}
+
+TEST(StatsStructParserTest, EscapedKeysMatchTheirUnescapedNames) {
+  // struct<we"ird: long, id: long>: a name that JSON must escape, and a key escaped needlessly.
+  Schema schema = MustParseSchema(R"j({"type":"struct","fields":[
+    {"name":"we\"ird","type":"long","nullable":true,"metadata":{}},
+    {"name":"id","type":"long","nullable":true,"metadata":{}}]})j");
+  StatsStructParser parser(schema);
+  StatsStructParser::Values values;
+  ASSERT_TRUE(parser.Parse(R"({"we\"ird":1,"\u0069d":2})", values));
+  EXPECT_EQ(std::get<int64_t>(values.leaves[1]), 1);
+  EXPECT_EQ(std::get<int64_t>(values.leaves[2]), 2);
+  // we\"ird, i and idd are other names.
+  ASSERT_TRUE(parser.Parse(R"({"we\\\"ird":1,"i":2,"idd":3})", values));
+  EXPECT_TRUE(IsNull(values.leaves[1]));
+  EXPECT_TRUE(IsNull(values.leaves[2]));
+}
+
 TEST_F(StatsStructTest, AnythingButAnObjectIsANullStruct) {
   EXPECT_FALSE(parser_.Parse("{not json", values_));
   EXPECT_FALSE(parser_.Parse("", values_));
