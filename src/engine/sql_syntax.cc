@@ -43,6 +43,9 @@
 #include "engine/internal/lake_catalog.h"
 #include "engine/internal/lake_write.h"
 #include "base/strings.h"
+#include "delta/schema_evolution.h"
+#include "engine/data_writer.h"
+#include "engine/internal/database_impl.h"
 #include "engine/internal/register.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
@@ -148,6 +151,101 @@ duckdb::BoundStatement BindRewritten(duckdb::ClientContext& context, duckdb::Bin
   return binder.Bind(*parser.statements[0]);
 }
 
+// INSERT WITH SCHEMA EVOLUTION (delta/schema_evolution.h): binds the query alone, maps its
+// columns to the table's (by name, by the column list, or by position over the columns
+// without a static partition value), and when the schema grows, has the catalog show the
+// evolved columns to this query and records the new schema in the clauses; `columns` become
+// the evolved table's.
+void EvolveForInsert(duckdb::ClientContext& context, InsertStatement& insert,
+                     const delta::Snapshot& snap, const std::string& location,
+                     std::vector<InsertTableColumn>& columns) {
+  duckdb::ParserOptions options = context.GetParserOptions();
+  options.extensions = nullptr;
+  duckdb::Parser parser(options);
+  parser.ParseQuery(insert.query);
+  if (parser.statements.size() != 1) {
+    ThrowStatus(Status::InvalidArgument("INSERT WITH SCHEMA EVOLUTION: the query must be one "
+                                        "statement"));
+  }
+  auto query_binder = duckdb::Binder::CreateBinder(context);
+  duckdb::BoundStatement query = query_binder->Bind(*parser.statements[0]);
+  std::vector<ResultColumn> result;
+  for (size_t i = 0; i < query.names.size(); ++i) {
+    result.push_back(ResultColumn{query.names[i], ToColumnType(query.types[i])});
+  }
+  QuerySchema query_schema = ValueOrThrow(DeltaSchemaFor(result));
+  std::vector<std::string> targets;  // the table column each query column goes to
+  if (insert.by_name) {
+    for (const auto& field : query_schema.schema.fields) targets.push_back(field.name);
+  } else if (insert.columns) {
+    for (const std::string& c : *insert.columns) {
+      targets.push_back(c.size() >= 2 && c.front() == '"' ? c.substr(1, c.size() - 2) : c);
+    }
+  } else {
+    for (const InsertTableColumn& c : columns) {
+      bool is_static = false;
+      for (const auto& [name, value] : insert.partition_spec) {
+        if (value && ToLower(name) == ToLower(c.name)) is_static = true;
+      }
+      if (!is_static) targets.push_back(c.name);
+    }
+    for (size_t i = targets.size(); i < query_schema.schema.fields.size(); ++i) {
+      targets.push_back(query_schema.schema.fields[i].name);  // extra columns: new ones
+    }
+  }
+  std::vector<delta::IncomingColumn> incoming;
+  for (size_t i = 0; i < targets.size() && i < query_schema.schema.fields.size(); ++i) {
+    incoming.push_back(delta::IncomingColumn{targets[i], query_schema.schema.fields[i].type});
+  }
+  auto widening = snap.metadata().configuration.find("delta.enableTypeWidening");
+  const bool widening_enabled = widening != snap.metadata().configuration.end() &&
+                                ToLower(widening->second) == "true";
+  delta::EvolvedSchema evolved =
+      ValueOrThrow(delta::EvolveSchema(snap.schema(), incoming, widening_enabled));
+  if (!evolved.changed()) return;
+  for (const std::string& c : evolved.added) insert.clauses.evolution_notes.push_back("added " + c);
+  for (const std::string& c : evolved.widened) {
+    insert.clauses.evolution_notes.push_back("widened " + c);
+  }
+  insert.clauses.evolved_schema_string = delta::SerializeDataType(evolved.schema);
+  std::vector<InsertTableColumn> evolved_columns;
+  for (const delta::StructField& field : evolved.schema.fields) {
+    InsertTableColumn column;
+    column.name = field.name;
+    column.duckdb_type = ValueOrThrow(DuckTypeOf(field.type, field.name)).ToString();
+    for (const InsertTableColumn& old : columns) {
+      if (ToLower(old.name) == ToLower(field.name)) column.is_partition = old.is_partition;
+    }
+    evolved_columns.push_back(std::move(column));
+  }
+  columns = std::move(evolved_columns);
+  SetInsertSchemaOverride(context, location, std::move(evolved.schema));
+}
+
+// SET lake.mergeSchema = true (Spark's mergeSchema write option): a plain INSERT that DuckDB
+// could not bind (it brings columns the table lacks) is offered to us by the Planner like our
+// own statements, and retried as INSERT WITH SCHEMA EVOLUTION. Reads the statement's text:
+// the failed bind may have consumed parts of the parsed statement.
+std::optional<SqlRewrite> MergeSchemaRetry(duckdb::ClientContext& context,
+                                           duckdb::SQLStatement& statement) {
+  duckdb::Value merge;
+  context.TryGetCurrentSetting(kMergeSchemaSetting, merge);
+  if (merge.IsNull() || !merge.GetValue<bool>()) return std::nullopt;
+  if (!duckdb::Catalog::GetCatalogEntry(context, "lake")) return std::nullopt;
+  std::string text = statement.query;
+  if (statement.stmt_length > 0 && statement.stmt_location + statement.stmt_length <= text.size()) {
+    text = text.substr(statement.stmt_location, statement.stmt_length);
+  }
+  size_t begin = 0;
+  while (begin < text.size() && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
+  if (ToLower(text.substr(begin, 7)) != "insert " && ToLower(text.substr(begin, 7)) != "insert\n") {
+    return std::nullopt;
+  }
+  SqlRewrite r = RewriteLakeSql(StrCat("INSERT WITH SCHEMA EVOLUTION ", text.substr(begin + 7)));
+  if (r.kind != SqlRewrite::Kind::kRewritten || !r.insert) return std::nullopt;
+  return r;
+}
+
 duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& binder,
                                 duckdb::OperatorExtensionInfo*, duckdb::SQLStatement& statement) {
   if (IsShowSchemas(statement)) {
@@ -155,17 +253,27 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
     if (!duckdb::Catalog::GetCatalogEntry(context, "lake")) return {};
     return BindRewritten(context, binder, "SELECT * FROM lake_schemas()");
   }
-  if (statement.type != duckdb::StatementType::EXTENSION_STATEMENT) return {};
-  auto& extension_statement = statement.Cast<duckdb::ExtensionStatement>();
-  if (extension_statement.extension.parse_function != LakeParse) return {};
-  auto state = context.registered_state->Get<LakeSqlState>(kStateKey);
-  if (!state || !state->pending_sql) return {};
-  std::string sql = std::move(*state->pending_sql);
-  state->pending_sql.reset();
-  std::optional<CtasParts> ctas = std::move(state->pending_ctas);
-  state->pending_ctas.reset();
-  std::optional<InsertStatement> insert = std::move(state->pending_insert);
-  state->pending_insert.reset();
+  std::string sql;
+  std::optional<CtasParts> ctas;
+  std::optional<InsertStatement> insert;
+  if (statement.type == duckdb::StatementType::INSERT_STATEMENT) {
+    std::optional<SqlRewrite> evolving = MergeSchemaRetry(context, statement);
+    if (!evolving) return {};
+    sql = std::move(evolving->sql);
+    insert = std::move(evolving->insert);
+  } else {
+    if (statement.type != duckdb::StatementType::EXTENSION_STATEMENT) return {};
+    auto& extension_statement = statement.Cast<duckdb::ExtensionStatement>();
+    if (extension_statement.extension.parse_function != LakeParse) return {};
+    auto state = context.registered_state->Get<LakeSqlState>(kStateKey);
+    if (!state || !state->pending_sql) return {};
+    sql = std::move(*state->pending_sql);
+    state->pending_sql.reset();
+    ctas = std::move(state->pending_ctas);
+    state->pending_ctas.reset();
+    insert = std::move(state->pending_insert);
+    state->pending_insert.reset();
+  }
   std::optional<BuiltInsert> built_insert;
   std::optional<LakeTableName> insert_table;
   if (insert) {
@@ -184,6 +292,9 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
         if (ToLower(p) == ToLower(field.name)) column.is_partition = true;
       }
       columns.push_back(std::move(column));
+    }
+    if (insert->clauses.schema_evolution) {
+      EvolveForInsert(context, *insert, snap, table.location, columns);
     }
     built_insert = ValueOrThrow(BuildInsertSql(*insert, columns));
     sql = built_insert->sql;

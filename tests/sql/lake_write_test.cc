@@ -693,5 +693,73 @@ TEST_F(LakeWriteTest, PartitionOverwriteConflictsOnlyWithAppendsIntoThatPartitio
               ::testing::ElementsAre("2|us", "3|us", "4|eu", "10|eu"));
 }
 
+// ---- Schema evolution (issue #3 §3) ----
+
+TEST_F(LakeWriteTest, InsertWithSchemaEvolutionAddsColumnsInTheDataCommit) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a')").status());
+  // Without evolution the extra column is refused and nothing is committed.
+  ASSERT_FALSE(Query("INSERT INTO t SELECT 2, 'b', 3.5::DOUBLE AS score").ok());
+  EXPECT_FALSE(HasCommit(location, 2));
+  EXPECT_EQ(One("INSERT WITH SCHEMA EVOLUTION INTO t SELECT 2, 'b', 3.5::DOUBLE AS score"), "1");
+  EXPECT_THAT(Rows("SELECT id, name, coalesce(score::VARCHAR, '-') FROM t ORDER BY id"),
+              ::testing::ElementsAre("1|a|-", "2|b|3.5"));
+  // One commit: the new schema and the data together.
+  auto metadata = Of(Actions(location, 2), "metaData");
+  ASSERT_EQ(metadata.size(), 1u);
+  Json schema = Json::parse(metadata[0]["schemaString"].get<std::string>());
+  ASSERT_EQ(schema["fields"].size(), 3u);
+  EXPECT_EQ(schema["fields"][2]["name"], "score");
+  EXPECT_EQ(schema["fields"][2]["type"], "double");
+  auto adds = Of(Actions(location, 2), "add");
+  ASSERT_EQ(adds.size(), 1u);
+  EXPECT_THAT(Rows("SELECT id, score FROM read_parquet('" + location + "/" +
+                   adds[0]["path"].get<std::string>() + "')"),
+              ::testing::ElementsAre("2|3.5"));
+  // BY NAME, and SET lake.mergeSchema for plain INSERTs.
+  EXPECT_EQ(One("INSERT WITH SCHEMA EVOLUTION INTO t BY NAME SELECT 'c' AS name, true AS flag"),
+            "1");
+  ASSERT_OK(Query("SET lake.mergeSchema = true").status());
+  EXPECT_EQ(One("INSERT INTO t (id, note) VALUES (4, 'n')"), "1");
+  EXPECT_THAT(Rows("SELECT coalesce(id::VARCHAR, '-'), coalesce(flag::VARCHAR, '-'), "
+                   "coalesce(note, '-') FROM t ORDER BY id NULLS FIRST"),
+              ::testing::ElementsAre("-|true|-", "1|-|-", "2|-|-", "4|-|n"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, SchemaEvolutionWidensTypesOnlyWithTypeWidening) {
+  ASSERT_OK(Query("CREATE TABLE plain (v INT)").status());
+  ASSERT_OK(Query("INSERT WITH SCHEMA EVOLUTION INTO plain SELECT 5::BIGINT").status());
+  EXPECT_EQ(One("SELECT typeof(v) FROM plain"), "INTEGER");  // fits: cast, no widening
+  ASSERT_FALSE(Query("INSERT WITH SCHEMA EVOLUTION INTO plain SELECT 5000000000::BIGINT").ok());
+
+  ASSERT_OK(Query("CREATE TABLE wide (v INT) TBLPROPERTIES ('delta.enableTypeWidening' = 'true')")
+                .status());
+  ASSERT_OK(Query("INSERT INTO wide VALUES (1)").status());
+  ASSERT_OK(Query("INSERT WITH SCHEMA EVOLUTION INTO wide SELECT 5000000000::BIGINT").status());
+  EXPECT_THAT(Rows("SELECT v FROM wide ORDER BY v"), ::testing::ElementsAre("1", "5000000000"));
+  std::string location = (root_ / "home" / "warehouse" / "default.db" / "wide").string();
+  Json schema = Json::parse(
+      Of(Actions(location, 2), "metaData")[0]["schemaString"].get<std::string>());
+  EXPECT_EQ(schema["fields"][0]["type"], "long");
+  EXPECT_EQ(schema["fields"][0]["metadata"]["delta.typeChanges"][0]["fromType"], "integer");
+  EXPECT_EQ(schema["fields"][0]["metadata"]["delta.typeChanges"][0]["toType"], "long");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, SchemaEvolutionOnAColumnMappedTableGivesTheNewColumnAnIdAndName) {
+  ASSERT_OK(Query("CREATE TABLE m (a INT) TBLPROPERTIES ('delta.columnMapping.mode' = 'name')")
+                .status());
+  ASSERT_OK(Query("INSERT WITH SCHEMA EVOLUTION INTO m SELECT 1, 'x' AS b").status());
+  EXPECT_THAT(Rows("SELECT a, b FROM m"), ::testing::ElementsAre("1|x"));
+  std::string location = (root_ / "home" / "warehouse" / "default.db" / "m").string();
+  Json schema =
+      Json::parse(Of(Actions(location, 1), "metaData")[0]["schemaString"].get<std::string>());
+  ASSERT_EQ(schema["fields"].size(), 2u);
+  EXPECT_TRUE(schema["fields"][1]["metadata"].contains("delta.columnMapping.id"));
+  EXPECT_TRUE(schema["fields"][1]["metadata"].contains("delta.columnMapping.physicalName"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
 }  // namespace
 }  // namespace lake::sql

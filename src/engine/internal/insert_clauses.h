@@ -28,6 +28,10 @@ struct InsertClauses {
   // kReplaceWhere: the predicate as written (SQL over the table's columns).
   std::string replace_where;
   bool schema_evolution = false;  // INSERT WITH SCHEMA EVOLUTION
+  // Set by the front end when schema evolution changed the table's schema: the new
+  // schemaString, committed with the data.
+  std::string evolved_schema_string;
+  std::vector<std::string> evolution_notes;  // "added c", "widened c: integer -> long"
 };
 
 // One parsed Spark INSERT statement.

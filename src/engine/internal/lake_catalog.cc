@@ -62,6 +62,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_ddl.h"
 #include "engine/internal/lake_write.h"
+#include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
 
 namespace lake::engine::internal {
@@ -450,7 +451,16 @@ LakeTableEntry& LakeSchemaEntry::TableEntry(ClientContext& context, const Direct
   duckdb::CreateTableInfo info(*this, table.name);
   delta::Version version = cached.ok() ? cached->snapshot->version() : -1;
   Status load_error;
-  if (cached.ok()) {
+  // INSERT WITH SCHEMA EVOLUTION binds against the evolved columns (lake_write.h).
+  std::optional<delta::Schema> evolved =
+      at || !cached.ok() ? std::nullopt : InsertSchemaOverride(context, table.location);
+  if (evolved) {
+    for (const delta::StructField& field : evolved->fields) {
+      info.columns.AddColumn(duckdb::ColumnDefinition(
+          field.name, ValueOrThrow(DuckTypeOf(field.type, field.name))));
+    }
+    at_key = StrCat("evolved=", delta::SerializeDataType(*evolved));
+  } else if (cached.ok()) {
     duckdb::unique_ptr<duckdb::FunctionData> bind_data;
     duckdb::vector<LogicalType> types;
     duckdb::vector<std::string> names;

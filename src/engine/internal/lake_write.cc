@@ -205,7 +205,7 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         skip_(skip) {}
 
   std::string GetName() const override {
-    return target_.new_metadata ? "LAKE_CREATE_TABLE_AS" : "LAKE_INSERT";
+    return target_.operation.rfind("CREATE", 0) == 0 ? "LAKE_CREATE_TABLE_AS" : "LAKE_INSERT";
   }
   duckdb::InsertionOrderPreservingMap<std::string> ParamsToString() const override {
     duckdb::InsertionOrderPreservingMap<std::string> out;
@@ -686,6 +686,38 @@ void StashCtasClauses(ClientContext& context, const std::string& schema, const s
   state->by_table[StrCat(ToLower(schema), ".", ToLower(table))] = std::move(clauses);
 }
 
+namespace {
+
+// The evolved schemas of the INSERTs being bound on one client, by table location.
+struct SchemaOverrideState final : duckdb::ClientContextState {
+  std::mutex mu;
+  std::map<std::string, delta::Schema> by_location;
+  void QueryEnd() override {
+    std::lock_guard lock(mu);
+    by_location.clear();
+  }
+};
+constexpr const char* kSchemaOverrideKey = "lake_insert_schema_override";
+
+}  // namespace
+
+void SetInsertSchemaOverride(ClientContext& context, const std::string& location,
+                             delta::Schema schema) {
+  auto state = context.registered_state->GetOrCreate<SchemaOverrideState>(kSchemaOverrideKey);
+  std::lock_guard lock(state->mu);
+  state->by_location[location] = std::move(schema);
+}
+
+std::optional<delta::Schema> InsertSchemaOverride(ClientContext& context,
+                                                  const std::string& location) {
+  auto state = context.registered_state->Get<SchemaOverrideState>(kSchemaOverrideKey);
+  if (!state) return std::nullopt;
+  std::lock_guard lock(state->mu);
+  auto it = state->by_location.find(location);
+  if (it == state->by_location.end()) return std::nullopt;
+  return it->second;
+}
+
 void StashInsertClauses(ClientContext& context, const std::string& schema,
                         const std::string& table, InsertClauses clauses) {
   auto state = context.registered_state->GetOrCreate<InsertClausesState>(kInsertClausesKey);
@@ -713,6 +745,16 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
   // The writer gate and the table's rules, before anything is written (design note 4).
   std::unique_ptr<delta::Transaction> probe =
       ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
+  const InsertClauses clauses =
+      TakeInsertClauses(context, target.table.schema, target.table.name).value_or(InsertClauses{});
+  std::optional<delta::Metadata> evolved_metadata;
+  if (!clauses.evolved_schema_string.empty()) {
+    // Schema evolution: the evolved metadata is committed with the data (and upgrades the
+    // protocol there when it needs to, e.g. column mapping ids for the new columns).
+    evolved_metadata = probe->metadata();
+    evolved_metadata->schema_string = clauses.evolved_schema_string;
+    OkOrThrow(probe->UpdateMetadata(*evolved_metadata));
+  }
   const delta::Schema& schema = probe->schema();
   WriteOptions options = ValueOrThrow(WriteOptionsFor(probe->metadata()));
   std::vector<delta::TableConstraint> constraints = ValueOrThrow(probe->Constraints());
@@ -758,8 +800,7 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
   write.read_version = target.version;
   write.txn = TxnSetting(context);
   write.operation = "WRITE";
-  const InsertClauses clauses =
-      TakeInsertClauses(context, target.table.schema, target.table.name).value_or(InsertClauses{});
+  if (evolved_metadata) write.new_metadata = probe->metadata();
   std::string mode = "Append";
   std::string extra_parameters;
   switch (clauses.mode) {
@@ -976,6 +1017,10 @@ void RegisterLakeWriteSettings(duckdb::DatabaseInstance& db) {
                             "(the whole table, or the PARTITION values) or 'dynamic' (the "
                             "partitions written)",
                             LogicalType::VARCHAR, duckdb::Value("static"));
+  config.AddExtensionOption(kMergeSchemaSetting,
+                            "INSERTs that bring new columns add them to the table (Spark's "
+                            "mergeSchema)",
+                            LogicalType::BOOLEAN, duckdb::Value::BOOLEAN(false));
 }
 
 }  // namespace lake::engine::internal

@@ -43,6 +43,9 @@ inline constexpr const char* kTxnVersionSetting = "lake.txnVersion";
 // SET lake.partitionOverwriteMode = 'dynamic' | 'static' (Spark's partitionOverwriteMode):
 // what INSERT OVERWRITE of a partitioned table without static partition values replaces.
 inline constexpr const char* kPartitionOverwriteModeSetting = "lake.partitionOverwriteMode";
+// SET lake.mergeSchema = true: INSERTs evolve the schema as INSERT WITH SCHEMA EVOLUTION does
+// (Spark's mergeSchema option), when DuckDB cannot bind them to the table's columns.
+inline constexpr const char* kMergeSchemaSetting = "lake.mergeSchema";
 
 // What one DuckDB transaction will commit to one table.
 struct PendingTableWrite {
@@ -132,6 +135,15 @@ void StashCtasClauses(duckdb::ClientContext& context, const std::string& schema,
 // on `context`; PlanLakeInsert takes them. Cleared at the end of the query either way.
 void StashInsertClauses(duckdb::ClientContext& context, const std::string& schema,
                         const std::string& table, InsertClauses clauses);
+
+// INSERT WITH SCHEMA EVOLUTION: until the query ends, the catalog gives the latest-version
+// entry of the table at `location` the `schema` columns (the table evolved for this write),
+// so DuckDB binds the INSERT against them; PlanLakeInsert commits the evolved metadata with
+// the data (InsertClauses::evolved_schema_string).
+void SetInsertSchemaOverride(duckdb::ClientContext& context, const std::string& location,
+                             delta::Schema schema);
+std::optional<delta::Schema> InsertSchemaOverride(duckdb::ClientContext& context,
+                                                  const std::string& location);
 
 // Plans CREATE [OR REPLACE] TABLE schema.name AS SELECT (LakeCatalog::PlanCreateTableAs).
 // `existing`: the table registered under that name (REPLACE, or IF NOT EXISTS).
