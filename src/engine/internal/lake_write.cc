@@ -932,6 +932,15 @@ duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     write.location = clauses.location.empty()
                          ? ValueOrThrow(directory->ManagedLocation(schema_name, base.table))
                          : clauses.location;
+    if (clauses.location.empty() && cache.Latest(write.location).ok()) {
+      // E.g. an earlier CTAS committed version 0 and died before registering the name.
+      ThrowStatus(Status::AlreadyExists(StrCat("CREATE TABLE ", display, ": the managed location ",
+                                               write.location,
+                                               " already holds a Delta table that no name "
+                                               "refers to"))
+                      .WithHint(StrCat("register it with CREATE TABLE ", display, " LOCATION '",
+                                       write.location, "', or remove the folder")));
+    }
     write.read_version = -1;
     NewTable table;
     table.schema = schema_name;
