@@ -615,6 +615,20 @@ TEST_F(LakeWriteTest, ReplaceWhereRewritesOnlyTheMatchingRows) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
+TEST_F(LakeWriteTest, ReplaceWhereRewritingPartOfAFileIsRefusedWithChangeDataFeed) {
+  std::string location =
+      CreateTable("t", kIdName, {}, {{"delta.enableChangeDataFeed", "true"}});
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (5, 'e')").status());
+  auto r = Query("INSERT INTO t REPLACE WHERE id >= 5 VALUES (6, 'f')");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("_change_data"));
+  EXPECT_FALSE(HasCommit(location, 2));
+  // Replacing whole files needs no change files (deletes derive from the removes).
+  ASSERT_OK(Query("INSERT INTO t REPLACE WHERE id >= 0 VALUES (7, 'g')").status());
+  EXPECT_THAT(Rows("SELECT id FROM t"), ::testing::ElementsAre("7"));
+}
+
 TEST_F(LakeWriteTest, ReplaceWhereOnPartitionColumnsRewritesNoData) {
   std::string location = CreateTable("p", kRegionSchema, {"region"});
   ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us')").status());

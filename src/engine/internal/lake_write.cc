@@ -381,6 +381,19 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         removal_target.now_ms = now;
         LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
                               RemoveRowsWhere(db, removal_target, target_.overwrite_predicate));
+        auto cdf = snap.metadata().configuration.find("delta.enableChangeDataFeed");
+        if (removal.files_rewritten > 0 && cdf != snap.metadata().configuration.end() &&
+            ToLower(cdf->second) == "true") {
+          // The copied rows would read as deleted and inserted again in the change feed;
+          // Spark writes _change_data files here (PROTOCOL.md "Change Data Files").
+          return Status::NotSupported(
+                     StrCat(target_.display_name, ": REPLACE WHERE ", target_.overwrite_predicate,
+                            " rewrites part of ", removal.files_rewritten,
+                            " file(s) of a table with change data feed; writing _change_data "
+                            "files is not supported yet"))
+              .WithHint("use a predicate on partition columns (whole files are replaced), or "
+                        "disable delta.enableChangeDataFeed");
+        }
         for (delta::RemoveFile& remove : removal.removes) {
           LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
         }
