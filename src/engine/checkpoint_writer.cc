@@ -212,6 +212,23 @@ void SetNullDeep(Vector& v, idx_t row) {
   }
 }
 
+// Sets rows [0, count) of `v` NULL all the way down at once: a column no row of a chunk uses.
+void SetAllNullDeep(Vector& v, idx_t count) {
+  duckdb::FlatVector::Validity(v).SetAllInvalid(count);
+  switch (v.GetType().InternalType()) {
+    case duckdb::PhysicalType::STRUCT:
+      for (auto& child : duckdb::StructVector::GetEntries(v)) SetAllNullDeep(*child, count);
+      break;
+    case duckdb::PhysicalType::LIST: {
+      list_entry_t* entries = duckdb::FlatVector::GetData<list_entry_t>(v);
+      for (idx_t row = 0; row < count; ++row) entries[row] = list_entry_t(0, 0);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 // Sets a MAP(VARCHAR, VARCHAR) row from (key, value) pairs; `null_if_empty` writes NULL for no
 // entries (Spark's null tags) instead of an empty map.
 template <typename Pairs>
@@ -264,19 +281,49 @@ void SetDeletionVector(Vector& dv, idx_t row,
   SetValue<int64_t>(*f[5], row, d->max_row_index);
 }
 
-void WriteAdd(Vector& add, idx_t row, const delta::AddFile& a, bool with_stats) {
+// The optional fields of add that some add of a chunk has. The others are NULL in every row
+// and are set so once per chunk (SetAllNullDeep), not row by row: most tables have no tags,
+// deletion vectors, row tracking or clustering.
+struct AddFieldsUsed {
+  bool tags = true;
+  bool deletion_vector = true;
+  bool base_row_id = true;
+  bool default_row_commit_version = true;
+  bool clustering_provider = true;
+  bool stats = true;
+};
+
+// Add fields by position (AddType).
+enum AddField : idx_t {
+  kAddPath = 0,
+  kAddPartitionValues,
+  kAddSize,
+  kAddModificationTime,
+  kAddDataChange,
+  kAddTags,
+  kAddDeletionVector,
+  kAddBaseRowId,
+  kAddDefaultRowCommitVersion,
+  kAddClusteringProvider,
+  kAddStats,  // when written as JSON
+};
+
+void WriteAdd(Vector& add, idx_t row, const delta::AddFile& a, bool with_stats,
+              const AddFieldsUsed& used) {
   auto& f = duckdb::StructVector::GetEntries(add);
-  SetString(*f[0], row, std::string_view(a.path));
-  SetMap(*f[1], row, a.partition_values, /*null_if_empty=*/false);
-  SetValue<int64_t>(*f[2], row, a.size);
-  SetValue<int64_t>(*f[3], row, a.modification_time);
-  SetValue<bool>(*f[4], row, a.data_change);
-  SetMap(*f[5], row, a.tags, /*null_if_empty=*/true);
-  SetDeletionVector(*f[6], row, a.deletion_vector);
-  SetValue<int64_t>(*f[7], row, a.base_row_id);
-  SetValue<int64_t>(*f[8], row, a.default_row_commit_version);
-  SetString(*f[9], row, a.clustering_provider);
-  if (with_stats) SetString(*f[10], row, a.stats);
+  SetString(*f[kAddPath], row, std::string_view(a.path));
+  SetMap(*f[kAddPartitionValues], row, a.partition_values, /*null_if_empty=*/false);
+  SetValue<int64_t>(*f[kAddSize], row, a.size);
+  SetValue<int64_t>(*f[kAddModificationTime], row, a.modification_time);
+  SetValue<bool>(*f[kAddDataChange], row, a.data_change);
+  if (used.tags) SetMap(*f[kAddTags], row, a.tags, /*null_if_empty=*/true);
+  if (used.deletion_vector) SetDeletionVector(*f[kAddDeletionVector], row, a.deletion_vector);
+  if (used.base_row_id) SetValue<int64_t>(*f[kAddBaseRowId], row, a.base_row_id);
+  if (used.default_row_commit_version) {
+    SetValue<int64_t>(*f[kAddDefaultRowCommitVersion], row, a.default_row_commit_version);
+  }
+  if (used.clustering_provider) SetString(*f[kAddClusteringProvider], row, a.clustering_provider);
+  if (with_stats && used.stats) SetString(*f[kAddStats], row, a.stats);
 }
 
 void WriteRemove(Vector& remove, idx_t row, const delta::RemoveFile& r) {
@@ -586,9 +633,12 @@ class RowFiller {
     }
     if (used[kAdd]) FindStatsVectors(out.data[kAdd]);
 
-    // A chunk of adds only (nearly every chunk of a big checkpoint) has no other row to null.
+    // A chunk of adds only (nearly every chunk of a big checkpoint) has no other row to null,
+    // and its optional add fields that no row has are nulled once.
     const bool adds_only = !used[kTxn] && !used[kRemove] && !used[kDomain] && !used[kMetadata] &&
                            !used[kProtocol] && !(has_cm && used[kFixedColumns]);
+    add_fields_ = AddFieldsUsed{};
+    if (adds_only) NullUnusedAddFields(begin - rows.add_begin, count, out.data[kAdd]);
     for (idx_t i = 0; i < count; ++i) {
       const idx_t row = begin + i;
       // Null every used column at this row except the one this row's action fills.
@@ -638,14 +688,40 @@ class RowFiller {
     }
   }
 
+  // Finds the optional fields that none of adds [first, first + count) has and nulls them for
+  // the whole chunk (AddFieldsUsed).
+  void NullUnusedAddFields(idx_t first, idx_t count, Vector& add) {
+    AddFieldsUsed& used = add_fields_;
+    used = AddFieldsUsed{false, false, false, false, false, false};
+    for (idx_t i = 0; i < count; ++i) {
+      const delta::AddFile& a = *job_.actions.adds[first + i];
+      used.tags |= !a.tags.empty();
+      used.deletion_vector |= a.deletion_vector.has_value();
+      used.base_row_id |= a.base_row_id.has_value();
+      used.default_row_commit_version |= a.default_row_commit_version.has_value();
+      used.clustering_provider |= a.clustering_provider.has_value();
+      used.stats |= a.stats.has_value();
+    }
+    auto& f = duckdb::StructVector::GetEntries(add);
+    if (!used.tags) SetAllNullDeep(*f[kAddTags], count);
+    if (!used.deletion_vector) SetAllNullDeep(*f[kAddDeletionVector], count);
+    if (!used.base_row_id) SetAllNullDeep(*f[kAddBaseRowId], count);
+    if (!used.default_row_commit_version) SetAllNullDeep(*f[kAddDefaultRowCommitVersion], count);
+    if (!used.clustering_provider) SetAllNullDeep(*f[kAddClusteringProvider], count);
+    if (!used.stats) {
+      if (job_.stats_as_json) SetAllNullDeep(*f[kAddStats], count);
+      if (job_.stats_parser) SetAllNullDeep(*f[job_.stats_parsed_field], count);
+    }
+  }
+
   void WriteAddRow(Vector& add, idx_t row, const delta::AddFile& file) {
-    WriteAdd(add, row, file, job_.stats_as_json);
+    WriteAdd(add, row, file, job_.stats_as_json, add_fields_);
     auto& fields = duckdb::StructVector::GetEntries(add);
     if (job_.partitions_parsed) {
       WritePartitionsParsed(*fields[job_.partitions_parsed_field], row,
                             job_.layout.partition_values_schema, file.partition_values);
     }
-    if (!job_.stats_parser) return;
+    if (!job_.stats_parser || !add_fields_.stats) return;
     if (!file.stats || !job_.stats_parser->Parse(*file.stats, values_)) {
       SetNullDeep(*stats_vectors_[0], row);
       return;
@@ -662,6 +738,7 @@ class RowFiller {
   }
 
   const Job& job_;
+  AddFieldsUsed add_fields_;  // of the chunk being filled
   delta::StatsStructParser::Values values_;
   std::vector<Vector*> stats_vectors_;
 };
@@ -704,8 +781,7 @@ class ParquetJob {
           if (failed_ || next_group_ >= groups_) return Status::OK();
           group = next_group_++;
         }
-        auto rows = duckdb::make_uniq<duckdb::ColumnDataCollection>(
-            duckdb::Allocator::Get(context_), job_.types);
+        auto rows = duckdb::make_uniq<duckdb::ColumnDataCollection>(context_, job_.types);
         duckdb::ColumnDataAppendState append;
         rows->InitializeAppend(append);
         const idx_t end = std::min(job_.rows.total, (group + 1) * kRowGroupRows);

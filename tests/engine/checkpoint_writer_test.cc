@@ -317,6 +317,68 @@ TEST_F(CheckpointWriterTest, MalformedStatsGiveNullStatsParsedNotAFailure) {
             "p=a/odd.parquet|{\"numRecords\":\"many\",\"minValues\":{\"id\":\"x\"}}|false|NULL\n");
 }
 
+// 40,000 adds: three row groups of 16,384 rows written by parallel workers, chunks of adds
+// only where the optional fields are nulled per chunk. Rows must stay in action order, and one
+// add's rare fields (in a chunk of otherwise plain adds) must survive.
+TEST_F(CheckpointWriterTest, ManyAddsKeepTheirOrderAndRareFieldsAcrossRowGroups) {
+  auto engine = LocalEngine();
+  Commit(*engine, 0,
+         {R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,"readerFeatures":["deletionVectors"],"writerFeatures":["deletionVectors"]}})",
+          MetadataLine({})});
+  constexpr int kAdds = 40'000;
+  std::vector<std::string> lines;
+  for (int i = 0; i < kAdds; ++i) {
+    const bool no_stats = i >= 30'000 && i < 30'100;
+    nlohmann::json add = AddJson(StrCat("p=a/f", i, ".parquet"), "a",
+                                 no_stats ? "" : StrCat(R"({"numRecords":)", i, "}"));
+    if (i == 20'000) {
+      add["tags"] = {{"k", "v"}};
+      add["deletionVector"] = {{"storageType", "u"}, {"pathOrInlineDv", "ab^-aqEH.-t@S}K{vb[*k^"},
+                               {"offset", 4}, {"sizeInBytes", 40}, {"cardinality", 2}};
+      add["baseRowId"] = 5;
+      add["defaultRowCommitVersion"] = 1;
+      add["clusteringProvider"] = "liquid";
+    }
+    lines.push_back(Line({{"add", add}}));
+  }
+  Commit(*engine, 1, lines);
+  ASSERT_OK_AND_ASSIGN(delta::SnapshotPtr snap, delta::LoadSnapshot(*engine));
+  ASSERT_OK(delta::WriteCheckpoint(*engine, *snap, {.now_ms = kNow}).status());
+  const std::string file =
+      SqlQuote((dir_ / "_delta_log/00000000000000000001.checkpoint.parquet").string());
+
+  // Row r of the file is the add of file r - 2, after protocol and metaData.
+  EXPECT_EQ(QueryText(StrCat("SELECT count(*) FILTER (WHERE add.path <> 'p=a/f' || "
+                             "(file_row_number - 2) || '.parquet'), count(add), "
+                             "min(file_row_number) FILTER (WHERE protocol IS NOT NULL), "
+                             "min(file_row_number) FILTER (WHERE metaData IS NOT NULL) "
+                             "FROM read_parquet(", file, ", file_row_number = true)")),
+            "0|40000|0|1\n");
+  EXPECT_EQ(QueryText(StrCat("SELECT count(*) FROM parquet_metadata(", file,
+                             ") WHERE column_id = 0")),
+            "3\n");  // ceil(40,002 / 16,384) row groups
+  // Only f20000 has the rare fields; the 100 adds without stats have neither form of them.
+  EXPECT_EQ(QueryText(StrCat("SELECT count(add.tags), count(add.deletionVector), "
+                             "count(add.baseRowId), count(add.defaultRowCommitVersion), "
+                             "count(add.clusteringProvider), count(add.stats), "
+                             "count(add.stats_parsed) FROM read_parquet(", file, ")")),
+            "1|1|1|1|1|39900|39900\n");
+  EXPECT_EQ(QueryText(StrCat("SELECT add.path, add.tags['k'], add.deletionVector.cardinality, "
+                             "add.baseRowId, add.defaultRowCommitVersion, add.clusteringProvider "
+                             "FROM read_parquet(", file, ") WHERE add.tags IS NOT NULL")),
+            "p=a/f20000.parquet|v|2|5|1|liquid\n");
+  // sum(0..39999) - sum(30000..30099) = 799,980,000 - 3,004,950.
+  EXPECT_EQ(QueryText(StrCat("SELECT sum(add.stats_parsed.numRecords)::BIGINT FROM read_parquet(",
+                             file, ")")),
+            "796975050\n");
+
+  // And the checkpoint alone replays to the same files as the JSON log.
+  fs::remove(dir_ / "_delta_log" / StrCat(Pad(0), ".json"));
+  ASSERT_OK_AND_ASSIGN(delta::SnapshotPtr loaded, delta::LoadSnapshot(*LocalEngine()));
+  EXPECT_EQ(loaded->checkpoint_version(), 1);
+  EXPECT_EQ(AddTexts(*loaded), AddTexts(*snap));
+}
+
 TEST_F(CheckpointWriterTest, MultiPartCheckpointOnAMemoryStoreReadsBack) {
   storage::MemoryStore memory;
   std::unique_ptr<delta::CheckpointReader> reader = MakeCheckpointReader(*db_);
