@@ -74,7 +74,7 @@ bool HasCollation(const StructField& f) {
 
 namespace internal {
 
-std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const DataType& type) {
+std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const DataType& type) {
   simdjson::ondemand::json_type jt;
   if (value.type().get(jt)) return std::nullopt;
   switch (type.kind) {

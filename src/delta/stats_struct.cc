@@ -67,7 +67,7 @@ simdjson::error_code FindChild(const Walk& walk, int node, simdjson::ondemand::f
 
 // Reads the value of struct node `node` (rule 3); false only when the document turns out
 // malformed (rule 1).
-bool ParseStruct(const Walk& walk, int node, simdjson::ondemand::value value) {
+bool ParseStruct(const Walk& walk, int node, simdjson::ondemand::value& value) {
   const std::vector<StatsStructParser::Node>& nodes = walk.nodes;
   StatsStructParser::Values& out = walk.out;
   json_type type;
@@ -84,7 +84,7 @@ bool ParseStruct(const Walk& walk, int node, simdjson::ondemand::value value) {
     if (FindChild(walk, node, field, child)) return false;
     if (child < 0 || out.seen[child]) continue;  // unknown or duplicate key (rule 2)
     out.seen[child] = 1;
-    simdjson::ondemand::value child_value = field.value();
+    simdjson::ondemand::value& child_value = field.value();
     const DataType& child_type = *nodes[child].type;
     if (child_type.kind == TypeKind::kStruct) {
       if (!ParseStruct(walk, child, child_value)) return false;

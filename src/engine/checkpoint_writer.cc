@@ -161,7 +161,8 @@ enum Column : idx_t { kTxn = 0, kAdd, kRemove, kMetadata, kProtocol, kDomain, kF
 // Sets a string the snapshot owns without copying it (note 7): the snapshot outlives the
 // write, and the row group's ColumnDataCollection copies what it keeps.
 void SetString(Vector& v, idx_t row, std::string_view s) {
-  duckdb::FlatVector::GetData<string_t>(v)[row] = string_t(s.data(), static_cast<uint32_t>(s.size()));
+  duckdb::FlatVector::GetData<string_t>(v)[row] =
+      string_t(s.data(), static_cast<uint32_t>(s.size()));
 }
 
 // Sets a string that does not outlive this call (a parsed value): copied into the vector.
@@ -441,10 +442,12 @@ void WriteLiteral(Vector& v, idx_t row, const delta::DataType& type, const delta
     case TypeKind::kByte: {
       const int64_t* i = std::get_if<int64_t>(&lit);
       if (!i) return null();
-      if (type.kind == TypeKind::kLong) return SetValue<int64_t>(v, row, *i);
-      if (type.kind == TypeKind::kInteger) return SetValue<int32_t>(v, row, static_cast<int32_t>(*i));
-      if (type.kind == TypeKind::kShort) return SetValue<int16_t>(v, row, static_cast<int16_t>(*i));
-      return SetValue<int8_t>(v, row, static_cast<int8_t>(*i));
+      switch (type.kind) {
+        case TypeKind::kLong: return SetValue<int64_t>(v, row, *i);
+        case TypeKind::kInteger: return SetValue<int32_t>(v, row, static_cast<int32_t>(*i));
+        case TypeKind::kShort: return SetValue<int16_t>(v, row, static_cast<int16_t>(*i));
+        default: return SetValue<int8_t>(v, row, static_cast<int8_t>(*i));
+      }
     }
     case TypeKind::kFloat:
     case TypeKind::kDouble: {

@@ -15,7 +15,8 @@ namespace lake::delta::internal {
 // Returns one statistic value of primitive `type`, or nullopt when the JSON value is not of
 // the JSON type the protocol writes for it (numbers for numeric types, strings for strings,
 // dates and timestamps, booleans for booleans) or does not parse as `type`. Binary, variant
-// and nested types have no usable min/max: always nullopt.
-std::optional<Literal> ReadStatValue(simdjson::ondemand::value value, const DataType& type);
+// and nested types have no usable min/max: always nullopt. `value` is taken by reference: it
+// is consumed, and copying simdjson's iterator state costs more than reading a small number.
+std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const DataType& type);
 
 }  // namespace lake::delta::internal
