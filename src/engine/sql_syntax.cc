@@ -46,6 +46,7 @@
 #include "delta/schema_evolution.h"
 #include "engine/data_writer.h"
 #include "engine/internal/database_impl.h"
+#include "engine/internal/maintenance.h"
 #include "engine/internal/register.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
@@ -390,6 +391,7 @@ void RegisterLakeSql(duckdb::DatabaseInstance& db) {
   config.replacement_scans.insert(config.replacement_scans.begin(),
                                   duckdb::ReplacementScan(DeltaFolderScan));
   RegisterInspectFunctions(db);
+  RegisterMaintenance(db);
 }
 
 }  // namespace lake::engine::internal

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "engine/internal/maintenance_sql.h"
 #include "engine/internal/spark_ddl.h"
 
 namespace lake::engine::internal {
@@ -209,6 +210,20 @@ class Rewriter {
         SqlRewrite r;
         r.kind = SqlRewrite::Kind::kRewritten;
         r.sql = StrCat("SELECT * FROM lake_ddl(", SqlQuote(sql_), ")");
+        return r;
+      }
+    }
+    if (IsWord(t_, 0, "optimize") || IsWord(t_, 0, "convert")) {
+      // OPTIMIZE / CONVERT TO DELTA (maintenance_sql.h), run by lake_optimize / lake_convert.
+      MaintenanceParse m = ParseMaintenanceSql(sql_);
+      if (m.kind == MaintenanceParse::Kind::kError) return Error({m.error, m.error_position});
+      if (m.kind == MaintenanceParse::Kind::kParsed) {
+        SqlRewrite r;
+        r.kind = SqlRewrite::Kind::kRewritten;
+        r.sql = StrCat("SELECT * FROM ",
+                       std::holds_alternative<OptimizeSpec>(m.statement) ? "lake_optimize("
+                                                                         : "lake_convert(",
+                       SqlQuote(sql_), ")");
         return r;
       }
     }
