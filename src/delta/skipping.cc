@@ -74,9 +74,9 @@ bool HasCollation(const StructField& f) {
 
 namespace internal {
 
-std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const DataType& type) {
+bool ReadStatValue(simdjson::ondemand::value& value, const DataType& type, Literal& out) {
   simdjson::ondemand::json_type jt;
-  if (value.type().get(jt)) return std::nullopt;
+  if (value.type().get(jt)) return false;
   switch (type.kind) {
     case TypeKind::kLong:
     case TypeKind::kInteger:
@@ -87,49 +87,62 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const Dat
       // these per file).
       int64_t i;
       if (jt != simdjson::ondemand::json_type::number || value.get_int64().get(i)) {
-        return std::nullopt;
+        return false;
       }
       const int64_t lo = type.kind == TypeKind::kLong      ? INT64_MIN
                          : type.kind == TypeKind::kInteger ? INT32_MIN
                          : type.kind == TypeKind::kShort   ? INT16_MIN
                                                            : INT8_MIN;
       const int64_t hi = -(lo + 1);
-      if (i < lo || i > hi) return std::nullopt;
-      return Literal{i};
+      if (i < lo || i > hi) return false;
+      out = i;
+      return true;
     }
     case TypeKind::kFloat:
     case TypeKind::kDouble:
     case TypeKind::kDecimal: {
-      if (jt != simdjson::ondemand::json_type::number) return std::nullopt;
+      if (jt != simdjson::ondemand::json_type::number) return false;
       std::string_view raw = value.raw_json_token();
       // The partition-value parser is exact (decimals into __int128), so reuse it on the
       // number's text rather than going through a double.
       Result<Literal> lit = ParseLiteralText(type, TrimJsonToken(raw));
-      if (!lit.ok() || IsNull(*lit)) return std::nullopt;
-      return std::move(*lit);
+      if (!lit.ok() || IsNull(*lit)) return false;
+      out = std::move(*lit);
+      return true;
     }
     case TypeKind::kString:
     case TypeKind::kDate:
     case TypeKind::kTimestamp:
     case TypeKind::kTimestampNtz: {
-      if (jt != simdjson::ondemand::json_type::string) return std::nullopt;
+      if (jt != simdjson::ondemand::json_type::string) return false;
       std::string_view s;
-      if (value.get_string().get(s)) return std::nullopt;
-      if (type.kind == TypeKind::kString) return Literal{std::string(s)};
+      if (value.get_string().get(s)) return false;
+      if (type.kind == TypeKind::kString) {
+        out = std::string(s);
+        return true;
+      }
       Result<Literal> lit = ParseLiteralText(type, s);
-      if (!lit.ok() || IsNull(*lit)) return std::nullopt;
-      return std::move(*lit);
+      if (!lit.ok() || IsNull(*lit)) return false;
+      out = std::move(*lit);
+      return true;
     }
     case TypeKind::kBoolean: {
       bool b;
       if (jt != simdjson::ondemand::json_type::boolean || value.get_bool().get(b)) {
-        return std::nullopt;
+        return false;
       }
-      return Literal{b};
+      out = b;
+      return true;
     }
     default:
-      return std::nullopt;  // binary, variant (z85 encoded), void, nested: not used
+      return false;  // binary, variant (z85 encoded), void, nested: not used
   }
+}
+
+std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const DataType& type) {
+  Literal out;
+  if (!ReadStatValue(value, type, out)) return std::nullopt;
+  return out;
 }
 
 }  // namespace internal

@@ -91,10 +91,8 @@ bool ParseStruct(const Walk& walk, int node, simdjson::ondemand::value& value) {
       continue;
     }
     if (!child_type.is_primitive()) continue;  // arrays and maps have no statistics
-    std::optional<Literal> leaf = internal::ReadStatValue(child_value, child_type);
-    if (leaf) {
+    if (internal::ReadStatValue(child_value, child_type, out.leaves[child])) {
       out.is_valid[child] = 1;
-      out.leaves[child] = std::move(*leaf);
     }
   }
   return true;
@@ -119,8 +117,7 @@ bool StatsStructParser::Parse(std::string_view json, Values& out) const {
   const size_t n = nodes_.size();
   out.is_valid.assign(n, 0);
   out.seen.assign(n, 0);
-  out.leaves.resize(n);
-  for (Literal& leaf : out.leaves) leaf = std::monostate{};
+  out.leaves.resize(n);  // stale values of invalid leaves are never read
 
   // simdjson reads up to SIMDJSON_PADDING bytes past the text: copy it into a padded buffer
   // of this thread, reused across calls.

@@ -37,7 +37,7 @@ class StatsStructParser {
   // The values of one stats string, indexed by node.
   struct Values {
     std::vector<uint8_t> is_valid;  // 1 when the node is non-null
-    std::vector<Literal> leaves;    // primitive nodes: the value when valid
+    std::vector<Literal> leaves;    // primitive nodes: the value, meaningful only when valid
     std::vector<uint8_t> seen;      // scratch: keys already matched (duplicate keys)
   };
 

@@ -1,7 +1,8 @@
 // delta_scan(path [, version := n] [, timestamp := '...'] [, skip_files := true]
 //            [, files := ['<add.path>', ...]]): Delta tables through DuckDB's own Parquet scan
 // (DUCKDB-INTEGRATION.md §2.1). `files` restricts the scan to those live files (the write
-// path rewrites exactly the files it removes, row_removal.h).
+// path rewrites exactly the files it removes, row_removal.h); `exclude_rows` (internal) names
+// a registered set of row positions per file to leave out, like extra deletion vectors.
 //
 // Design notes.
 //  (1) The function is a copy of parquet_scan with our MultiFileReader + MultiFileList: DuckDB
@@ -24,6 +25,7 @@
 //  (6) Every error thrown from here is DuckDB-typed with the lake Status encoded
 //      (internal/errors.h); never InternalException (it invalidates the instance, §2.6).
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 #include <atomic>
 #include <functional>
@@ -676,7 +678,14 @@ class DeltaFileList final : public duckdb::MultiFileList {
         db_(other.db_),
         path_(other.path_),
         table_(other.table_),
-        selected_(std::move(selected)) {}
+        selected_(std::move(selected)),
+        exclusions_(other.exclusions_) {}
+
+  // Rows left out per file (exclude_rows := token), on top of deletion vectors.
+  void SetExclusions(std::shared_ptr<const RowExclusions> exclusions) {
+    exclusions_ = std::move(exclusions);
+  }
+  const RowExclusions* exclusions() const { return exclusions_.get(); }
 
   // Loads the snapshot (once). `only_files`: scan just the live files with these log paths
   // (add.path as the log writes it); a path that is not live is an error.
@@ -825,6 +834,18 @@ class DeltaFileList final : public duckdb::MultiFileList {
   std::string path_;
   std::shared_ptr<const BoundTable> table_;
   std::vector<idx_t> selected_;
+  std::shared_ptr<const RowExclusions> exclusions_;
+};
+
+// The registered exclusions (RegisterRowExclusions), by token.
+struct ExclusionRegistry {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<const RowExclusions>> by_token;
+  int64_t next = 0;
+  static ExclusionRegistry& Get() {
+    static auto* registry = new ExclusionRegistry();
+    return *registry;
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -900,7 +921,8 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
   bool ParseOption(const std::string& key, const duckdb::Value& val,
                    duckdb::MultiFileOptions& options, ClientContext& context) override {
     std::string lower = ToLower(key);
-    if (lower == "version" || lower == "timestamp" || lower == "skip_files" || lower == "files") {
+    if (lower == "version" || lower == "timestamp" || lower == "skip_files" || lower == "files" ||
+        lower == "exclude_rows") {
       options.custom_options[lower] = val;
       return true;
     }
@@ -938,6 +960,18 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       }
     }
     list.Load(version, timestamp_ms, only_files);
+    auto x = options.custom_options.find("exclude_rows");
+    if (x != options.custom_options.end() && !x->second.IsNull()) {
+      const std::string token = x->second.ToString();
+      auto& registry = ExclusionRegistry::Get();
+      std::lock_guard lock(registry.mu);
+      auto it = registry.by_token.find(token);
+      if (it == registry.by_token.end()) {
+        ThrowStatus(Status::InvalidArgument(
+            StrCat("delta_scan: exclude_rows := '", token, "' is not a registered row set")));
+      }
+      list.SetExclusions(it->second);
+    }
     const BoundTable& table = list.table();
     return_types = duckdb::vector<LogicalType>(table.types.begin(), table.types.end());
     names = duckdb::vector<std::string>(table.names.begin(), table.names.end());
@@ -1009,6 +1043,7 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
                                    LiteralToDuckValue(*literal, type, table.types[column]));
     }
 
+    std::shared_ptr<const delta::DeletionVector> deleted;
     if (add.deletion_vector) {
       Result<std::shared_ptr<const delta::DeletionVector>> dv =
           delta::LoadDeletionVector(table.engine->store(), *add.deletion_vector);
@@ -1017,8 +1052,21 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
             dv.status().WithContext(StrCat(table.snapshot->table_uri(), " version ",
                                            table.snapshot->version(), ", file ", add.path)));
       }
-      reader.deletion_filter = duckdb::make_uniq<DeletionVectorFilter>(std::move(*dv));
+      deleted = std::move(*dv);
     }
+    if (const RowExclusions* exclusions = list.exclusions()) {
+      auto it = exclusions->find(add.path);
+      if (it != exclusions->end() && !it->second.empty()) {
+        // Both sets are sorted: their union is the rows to leave out.
+        std::vector<uint64_t> rows;
+        const std::vector<uint64_t> none;
+        const std::vector<uint64_t>& dv_rows = deleted ? deleted->rows() : none;
+        std::set_union(dv_rows.begin(), dv_rows.end(), it->second.begin(), it->second.end(),
+                       std::back_inserter(rows));
+        deleted = std::make_shared<const delta::DeletionVector>(std::move(rows));
+      }
+    }
+    if (deleted) reader.deletion_filter = duckdb::make_uniq<DeletionVectorFilter>(std::move(deleted));
   }
 
   duckdb::TablePartitionInfo GetPartitionInfo(ClientContext& context,
@@ -1070,6 +1118,26 @@ Result<LogicalType> DuckTypeOf(const delta::DataType& type, std::string_view col
   return ToDuckType(type, column);
 }
 
+std::string RegisterRowExclusions(std::shared_ptr<const RowExclusions> rows) {
+  auto& registry = ExclusionRegistry::Get();
+  std::lock_guard lock(registry.mu);
+  std::string token = StrCat("rows-", ++registry.next);
+  registry.by_token[token] = std::move(rows);
+  return token;
+}
+
+void ReleaseRowExclusions(const std::string& token) {
+  auto& registry = ExclusionRegistry::Get();
+  std::lock_guard lock(registry.mu);
+  registry.by_token.erase(token);
+}
+
+std::optional<delta::Predicate> TranslateTableFilter(const duckdb::TableFilter& filter,
+                                                     const std::string& column,
+                                                     const delta::DataType& type) {
+  return TranslateFilter(filter, column, type);
+}
+
 std::optional<delta::Predicate> TranslateToPredicate(
     const duckdb::Expression& expr,
     const std::function<std::optional<std::pair<std::string, const delta::DataType*>>(
@@ -1093,6 +1161,7 @@ void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
     function.named_parameters["timestamp"] = LogicalType::ANY;
     function.named_parameters["skip_files"] = LogicalType::BOOLEAN;
     function.named_parameters["files"] = LogicalType::LIST(LogicalType::VARCHAR);
+    function.named_parameters["exclude_rows"] = LogicalType::VARCHAR;
     // Parquet's own statistics / partition stats describe files, not the snapshot (DVs).
     function.statistics = nullptr;
     function.get_partition_stats = nullptr;

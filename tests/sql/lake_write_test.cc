@@ -479,11 +479,11 @@ TEST_F(LakeWriteTest, UnsupportedFormsAreRefusedAndEmptyInsertsWriteNoFile) {
 
 // UPDATE, DELETE and MERGE arrive with issue #4; until then they are refused at bind time by
 // name. They used to end in a DuckDB InternalException, which invalidates the instance.
-TEST_F(LakeWriteTest, UpdateDeleteAndMergeAreRefusedAndTheInstanceKeepsWorking) {
+TEST_F(LakeWriteTest, UpdateAndMergeAreRefusedAndTheInstanceKeepsWorking) {
   CreateTable("t", kIdName);
   ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b')").status());
   for (const char* sql :
-       {"UPDATE t SET name = 'x' WHERE id = 1", "DELETE FROM t WHERE id = 1",
+       {"UPDATE t SET name = 'x' WHERE id = 1",
         "MERGE INTO t USING (SELECT 1 AS id, 'z' AS name) s ON t.id = s.id "
         "WHEN MATCHED THEN UPDATE SET name = s.name"}) {
     auto r = Query(sql);
@@ -774,6 +774,103 @@ TEST_F(LakeWriteTest, SchemaEvolutionOnAColumnMappedTableGivesTheNewColumnAnIdAn
   EXPECT_TRUE(schema["fields"][1]["metadata"].contains("delta.columnMapping.physicalName"));
   EXPECT_THAT(Validate(location), IsEmpty());
 }
+
+// ---- DELETE (lake_dml.h) ----
+
+TEST_F(LakeWriteTest, DeleteRewritesOnlyTheFilesHoldingMatchingRows) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (10, 'x'), (11, 'y')").status());
+  std::string untouched = Of(Actions(location, 2), "add")[0]["path"];
+  std::string touched = Of(Actions(location, 1), "add")[0]["path"];
+  EXPECT_EQ(One("DELETE FROM t WHERE id = 2"), "1");
+  EXPECT_THAT(Rows("SELECT id, name FROM t ORDER BY id"),
+              ::testing::ElementsAre("1|a", "3|c", "10|x", "11|y"));
+  EXPECT_THAT(Rows("SELECT id FROM " + ReadParquet(location) + " ORDER BY id"),
+              ::testing::ElementsAre("1", "3", "10", "11"));
+  auto removes = Of(Actions(location, 3), "remove");
+  ASSERT_EQ(removes.size(), 1u);
+  EXPECT_EQ(removes[0]["path"], touched);
+  auto adds = Of(Actions(location, 3), "add");
+  ASSERT_EQ(adds.size(), 1u);
+  EXPECT_NE(adds[0]["path"], untouched);
+  Json info = CommitInfo(location, 3);
+  EXPECT_EQ(info["operation"], "DELETE");
+  EXPECT_EQ(info["operationMetrics"]["numDeletedRows"], "1");
+  EXPECT_EQ(info["operationMetrics"]["numCopiedRows"], "2");
+  EXPECT_EQ(info["operationMetrics"]["numRemovedFiles"], "1");
+  EXPECT_EQ(info["isBlindAppend"], false);
+  EXPECT_THAT(info["operationParameters"]["predicate"].get<std::string>(), HasSubstr("id"));
+  // Every row of a file: the file goes, nothing is rewritten.
+  EXPECT_EQ(One("DELETE FROM t WHERE id >= 10"), "2");
+  EXPECT_TRUE(Of(Actions(location, 4), "add").empty());
+  EXPECT_EQ(CommitInfo(location, 4)["operationMetrics"]["numCopiedRows"], "0");
+  // No match: no commit.
+  EXPECT_EQ(One("DELETE FROM t WHERE id = 999"), "0");
+  EXPECT_FALSE(HasCommit(location, 5));
+  // Time travel still sees the deleted rows.
+  EXPECT_EQ(One("SELECT count(*) FROM t VERSION AS OF 2"), "5");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, DeleteOnAPartitionIsMetadataOnlyAndWithoutWhereEmptiesTheTable) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us'), (4, NULL)").status());
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'eu'"), "2");
+  EXPECT_TRUE(Of(Actions(location, 2), "add").empty());
+  EXPECT_EQ(Of(Actions(location, 2), "remove").size(), 1u);
+  EXPECT_THAT(Rows("SELECT v FROM p ORDER BY v"), ::testing::ElementsAre("3", "4"));
+  EXPECT_EQ(One("DELETE FROM p WHERE region IS NULL OR v > 100"), "1");
+  EXPECT_THAT(Rows("SELECT v FROM p"), ::testing::ElementsAre("3"));
+  EXPECT_EQ(One("DELETE FROM p"), "1");
+  EXPECT_EQ(One("SELECT count(*) FROM p"), "0");
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, DeleteWithASubqueryAndInATransactionWithRollback) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t SELECT i, 'n' || i FROM range(20) r(i)").status());
+  ASSERT_OK(Query("CREATE TEMP TABLE gone AS SELECT * FROM (VALUES (3), (7), (19)) v(id)").status());
+  EXPECT_EQ(One("DELETE FROM t WHERE id IN (SELECT id FROM gone)"), "3");
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "17");
+  EXPECT_EQ(One("SELECT count(*) FROM t WHERE id IN (3, 7, 19)"), "0");
+  ASSERT_OK(Query("BEGIN").status());
+  EXPECT_EQ(One("DELETE FROM t WHERE id < 5"), "4");
+  ASSERT_OK(Query("ROLLBACK").status());
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "17");
+  EXPECT_FALSE(HasCommit(location, 3));
+  // A DELETE after another write to the table in the same transaction is refused.
+  ASSERT_OK(Query("BEGIN").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (100, 'z')").status());
+  auto r = Query("DELETE FROM t WHERE id = 100");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("same transaction"));
+  ASSERT_OK(Query("ROLLBACK").status());
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, ConcurrentDeletesOfTheSameFileConflictOfOtherPartitionsBothCommit) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us'), (4, 'us')").status());
+  auto other = NewSession();
+  // Different partitions: both commit.
+  ASSERT_OK(Query("BEGIN").status());
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'eu' AND v = 1"), "1");
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'us' AND v = 3", other.get()), "1");
+  ASSERT_OK(Query("COMMIT").status());
+  EXPECT_THAT(Rows("SELECT v FROM p ORDER BY v"), ::testing::ElementsAre("2", "4"));
+  // The same file: the second committer fails with a conflict and changes nothing.
+  ASSERT_OK(Query("BEGIN").status());
+  EXPECT_EQ(One("DELETE FROM p WHERE v = 2"), "1");
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'eu'", other.get()), "1");
+  auto r = Query("COMMIT");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
+  EXPECT_THAT(r.status().message(), HasSubstr("concurrent delete"));
+  EXPECT_THAT(Rows("SELECT v FROM p ORDER BY v"), ::testing::ElementsAre("4"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
 
 }  // namespace
 }  // namespace lake::sql

@@ -18,5 +18,8 @@ namespace lake::delta::internal {
 // and nested types have no usable min/max: always nullopt. `value` is taken by reference: it
 // is consumed, and copying simdjson's iterator state costs more than reading a small number.
 std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const DataType& type);
+// The same into `out` (left as it was when false is returned), for callers that keep one
+// Literal per field across many parses.
+bool ReadStatValue(simdjson::ondemand::value& value, const DataType& type, Literal& out);
 
 }  // namespace lake::delta::internal

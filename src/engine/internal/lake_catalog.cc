@@ -36,6 +36,7 @@
 #include "base/strings.h"
 #include "delta/snapshot.h"
 #include "duckdb/catalog/catalog.hpp"
+#include "duckdb/common/multi_file/multi_file_reader.hpp"
 #include "duckdb/catalog/catalog_entry/schema_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
 #include "duckdb/catalog/catalog_entry/table_function_catalog_entry.hpp"
@@ -50,7 +51,9 @@
 #include "duckdb/parser/parsed_data/drop_info.hpp"
 #include "duckdb/parser/tableref/table_function_ref.hpp"
 #include "duckdb/planner/operator/logical_create_table.hpp"
+#include "duckdb/planner/operator/logical_delete.hpp"
 #include "duckdb/planner/operator/logical_insert.hpp"
+#include "duckdb/planner/operator/logical_merge_into.hpp"
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "duckdb/planner/tableref/bound_at_clause.hpp"
 #include "duckdb/storage/database_size.hpp"
@@ -61,6 +64,7 @@
 #include "duckdb/transaction/transaction_manager.hpp"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_ddl.h"
+#include "engine/internal/lake_dml.h"
 #include "engine/internal/lake_write.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
@@ -165,15 +169,28 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
 
   duckdb::TableStorageInfo GetStorageInfo(ClientContext&) override { return {}; }
 
-  // DuckDB's UPDATE, DELETE and MERGE binders ask for the row-id columns first; the default
-  // (a rowid the scan does not produce) would end in an InternalException in the optimizer,
-  // which invalidates the whole database. Refuse at bind time instead, by name.
+  // The scan's virtual columns (delta_scan is a multi-file Parquet scan): `filename` and
+  // `file_row_number` name a row for DELETE (lake_dml.h design note 1).
+  duckdb::virtual_column_map_t GetVirtualColumns() const override {
+    duckdb::virtual_column_map_t out;
+    out.insert(std::make_pair(duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILENAME,
+                              duckdb::TableColumn("filename", LogicalType::VARCHAR)));
+    out.insert(std::make_pair(duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILE_ROW_NUMBER,
+                              duckdb::TableColumn("file_row_number", LogicalType::BIGINT)));
+    return out;
+  }
   duckdb::vector<duckdb::column_t> GetRowIdColumns() const override {
-    ThrowStatus(Status::NotSupported(StrCat("UPDATE, DELETE and MERGE on lake table ",
-                                            table_.schema, ".", table_.name,
-                                            " are not supported yet"))
-                    .WithHint("this version of lake appends (INSERT INTO) and replaces "
-                              "(CREATE OR REPLACE TABLE ... AS SELECT) Delta tables"));
+    return {duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILENAME,
+            duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILE_ROW_NUMBER};
+  }
+  // UPDATE is refused at bind time, by name (DuckDB's default binding would plan an in-place
+  // update of the changed columns only; DUCKDB-INTEGRATION.md §2.4 (3)).
+  void BindUpdateConstraints(duckdb::Binder&, duckdb::LogicalGet&, duckdb::LogicalProjection&,
+                             duckdb::LogicalUpdate&, ClientContext&) override {
+    ThrowStatus(Status::NotSupported(StrCat("UPDATE of lake table ", table_.schema, ".",
+                                            table_.name, " is not supported yet"))
+                    .WithHint("DELETE the rows and INSERT their new values in one transaction, "
+                              "or use INSERT INTO ... REPLACE WHERE"));
   }
 
  private:
@@ -383,18 +400,27 @@ class LakeCatalog final : public duckdb::Catalog {
                                        duckdb::PhysicalPlanGenerator& planner,
                                        duckdb::LogicalInsert& op,
                                        duckdb::optional_ptr<duckdb::PhysicalOperator> plan) override;
+  duckdb::PhysicalOperator& PlanDelete(ClientContext& context,
+                                       duckdb::PhysicalPlanGenerator& planner,
+                                       duckdb::LogicalDelete& op) override;
   duckdb::PhysicalOperator& PlanDelete(ClientContext&, duckdb::PhysicalPlanGenerator&,
                                        duckdb::LogicalDelete&, duckdb::PhysicalOperator&) override {
-    ThrowNotSupported("DELETE from a lake table");
+    ThrowStatus(Status::Internal("lake plans DELETE from its logical operator"));
   }
   duckdb::PhysicalOperator& PlanUpdate(ClientContext&, duckdb::PhysicalPlanGenerator&,
                                        duckdb::LogicalUpdate&, duckdb::PhysicalOperator&) override {
     ThrowNotSupported("UPDATE of a lake table");
   }
   duckdb::PhysicalOperator& PlanMergeInto(ClientContext&, duckdb::PhysicalPlanGenerator&,
-                                          duckdb::LogicalMergeInto&,
+                                          duckdb::LogicalMergeInto& op,
                                           duckdb::PhysicalOperator&) override {
-    ThrowNotSupported("MERGE INTO a lake table");
+    auto* entry = dynamic_cast<LakeTableEntry*>(&op.table);
+    ThrowStatus(Status::NotSupported(StrCat(
+                    "MERGE INTO lake table ",
+                    entry ? StrCat(entry->table().schema, ".", entry->table().name) : "",
+                    " is not supported yet"))
+                    .WithHint("DELETE the matched rows and INSERT the new ones in one "
+                              "transaction"));
   }
 
   // Returns the (stateless, kept for the catalog's lifetime) entry of schema `name`.
@@ -542,6 +568,20 @@ void LakeSchemaEntry::Alter(duckdb::CatalogTransaction transaction, duckdb::Alte
   }
   auto& rename = alter.Cast<duckdb::RenameTableInfo>();
   OkOrThrow(lake_catalog_.directory().RenameTable(name, info.name, rename.new_table_name));
+}
+
+duckdb::PhysicalOperator& LakeCatalog::PlanDelete(ClientContext& context,
+                                                  duckdb::PhysicalPlanGenerator& planner,
+                                                  duckdb::LogicalDelete& op) {
+  auto* entry = dynamic_cast<LakeTableEntry*>(&op.table);
+  if (entry == nullptr) ThrowStatus(Status::Internal("DELETE from a non-lake table entry"));
+  if (entry->version() < 0) {
+    ThrowStatus(Status::FailedPrecondition(StrCat("DELETE FROM ", entry->table().schema, ".",
+                                                  entry->table().name,
+                                                  ": the table's log cannot be read"))
+                    .WithHint("SELECT from it shows the load error"));
+  }
+  return PlanLakeDelete(context, planner, op, DmlTarget{entry->table(), entry->version()});
 }
 
 duckdb::PhysicalOperator& LakeCatalog::PlanInsert(

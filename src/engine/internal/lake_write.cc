@@ -154,7 +154,9 @@ struct WriteTarget {
   enum class Overwrite { kNone, kAll, kRowsWhere, kWrittenPartitions };
   Overwrite overwrite = Overwrite::kNone;
   std::string overwrite_predicate;                 // kRowsWhere: SQL over the columns
-  std::optional<delta::Predicate> read_predicate;  // kRowsWhere: its skipping form, if any
+  // kRowsWhere: its skipping form, if any. On the heap: DuckDB's plan arena aligns operators
+  // to 8 bytes and a Predicate's literals (__int128) need 16.
+  std::shared_ptr<const delta::Predicate> read_predicate;
 };
 
 // A canonical text of a file's partition tuple (typed, so that "1" and "01" of an int
@@ -862,7 +864,7 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
                                                  write.overwrite_predicate, " is not boolean")));
     }
     FoldConstants(context, bound[0]);
-    write.read_predicate = TranslateToPredicate(
+    std::optional<delta::Predicate> read_predicate = TranslateToPredicate(
         *bound[0], [&](const duckdb::Expression& e)
                        -> std::optional<std::pair<std::string, const delta::DataType*>> {
           if (e.GetExpressionClass() != duckdb::ExpressionClass::BOUND_REF) return std::nullopt;
@@ -870,6 +872,9 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
           if (index >= schema.fields.size()) return std::nullopt;
           return std::make_pair(schema.fields[index].name, &schema.fields[index].type);
         });
+    if (read_predicate) {
+      write.read_predicate = std::make_shared<const delta::Predicate>(std::move(*read_predicate));
+    }
     const std::string& shown = clauses.mode == InsertClauses::Mode::kReplaceWhere
                                    ? clauses.replace_where
                                    : clauses.static_partition_display;
@@ -982,7 +987,7 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
     if (!pending || !pending->txn) continue;
     pending->txn->SetOperation(
         pending->operation, pending->operation_parameters,
-        StrCat("{\"numFiles\":\"", pending->num_files, "\",\"numOutputRows\":\"",
+        !pending->operation_metrics.empty() ? pending->operation_metrics : StrCat("{\"numFiles\":\"", pending->num_files, "\",\"numOutputRows\":\"",
                pending->num_output_rows, "\",\"numOutputBytes\":\"", pending->num_output_bytes,
                "\"", pending->num_removed_files > 0
                          ? StrCat(",\"numRemovedFiles\":\"", pending->num_removed_files,

@@ -64,6 +64,8 @@ struct PendingTableWrite {
   int64_t num_deleted_rows = 0;
   int64_t num_copied_rows = 0;
   bool report_row_rewrites = false;
+  // When set, commitInfo.operationMetrics as is (DML records its own, lake_dml.cc).
+  std::string operation_metrics;
   bool txn_staged = false;
   // CREATE TABLE AS SELECT: registered in the directory after the commit.
   std::optional<NewTable> register_as;

@@ -1,7 +1,10 @@
 // See row_removal.h for the method.
 #include "engine/internal/row_removal.h"
 
+#include <functional>
 #include <unordered_map>
+
+#include "base/scope_guard.h"
 
 #include "base/strings.h"
 #include "delta/transaction.h"
@@ -27,31 +30,76 @@ std::optional<int64_t> NumRecordsOf(const delta::AddFile& add) {
   return ParseInt64(std::string_view(*add.stats).substr(pos, end - pos));
 }
 
+// Local path -> index in the snapshot's files.
+Result<std::unordered_map<std::string, size_t>> FilesByLocalPath(const RowRemovalTarget& target) {
+  const auto& files = target.snapshot->files();
+  std::unordered_map<std::string, size_t> out;
+  out.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    LAKE_ASSIGN_OR_RETURN(std::string local,
+                          LocalDataFilePath(*target.snapshot, *target.store, files[i]));
+    out.emplace(std::move(local), i);
+  }
+  return out;
+}
+
+std::string ScanOf(const RowRemovalTarget& target) {
+  return StrCat("delta_scan(", SqlQuote(target.location), ", version := ",
+                target.snapshot->version());
+}
+
+// Step (2): removes every touched file; files whose every live row goes need no rewrite, the
+// others are rewritten by `rewrite_query(paths)` (their remaining rows).
+struct Touched {
+  size_t file = 0;
+  int64_t rows = 0;  // rows removed from it
+};
+Result<RowRemoval> RemoveTouched(
+    Session& session, const RowRemovalTarget& target, const std::vector<Touched>& touched,
+    const std::function<std::string(const std::vector<std::string>&)>& rewrite_query) {
+  const auto& files = target.snapshot->files();
+  RowRemoval out;
+  std::vector<std::string> rewrite;
+  for (const Touched& t : touched) {
+    const delta::AddFile& add = files[t.file];
+    std::optional<int64_t> records = NumRecordsOf(add);
+    const int64_t deleted = add.deletion_vector ? add.deletion_vector->cardinality : 0;
+    const bool whole = records && *records - deleted == t.rows;
+    out.removes.push_back(delta::Transaction::RemoveFor(add, target.now_ms));
+    out.rows_removed += t.rows;
+    out.bytes_removed += add.size;
+    if (!whole) rewrite.push_back(add.path);
+  }
+  if (!rewrite.empty()) {
+    LAKE_ASSIGN_OR_RETURN(out.adds, WriteDataFiles(session, rewrite_query(rewrite),
+                                                   target.location, *target.schema,
+                                                   target.options));
+    out.files_rewritten = static_cast<int64_t>(rewrite.size());
+    for (const delta::AddFile& add : out.adds) out.rows_copied += NumRecordsOf(add).value_or(0);
+  }
+  return out;
+}
+
+std::string FilesList(const std::vector<std::string>& paths) {
+  std::vector<std::string> quoted;
+  for (const std::string& p : paths) quoted.push_back(SqlQuote(p));
+  return StrCat("[", StrJoin(quoted, ", "), "]");
+}
+
 }  // namespace
 
 Result<RowRemoval> RemoveRowsWhere(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
                                    const std::string& predicate) {
-  const delta::Snapshot& snap = *target.snapshot;
   std::unique_ptr<Session> session = NewSession(db);
-  const std::string scan =
-      StrCat("delta_scan(", SqlQuote(target.location), ", version := ", snap.version());
+  const std::string scan = ScanOf(target);
   // (1) The files holding matching rows, with how many.
   LAKE_ASSIGN_OR_RETURN(
       ResultTable matched,
       session->Query(StrCat("SELECT filename, count(*) FROM ", scan, ") WHERE (\n", predicate,
                             "\n) GROUP BY filename")));
-  RowRemoval out;
-  if (matched.rows.empty()) return out;
-
-  std::unordered_map<std::string, size_t> by_local_path;
-  const auto& files = snap.files();
-  by_local_path.reserve(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    LAKE_ASSIGN_OR_RETURN(std::string local, LocalDataFilePath(snap, *target.store, files[i]));
-    by_local_path.emplace(std::move(local), i);
-  }
-  // (2) Whole files go; partly matching ones are rewritten.
-  std::vector<std::string> rewrite;
+  if (matched.rows.empty()) return RowRemoval{};
+  LAKE_ASSIGN_OR_RETURN(auto by_local_path, FilesByLocalPath(target));
+  std::vector<Touched> touched;
   for (const std::vector<Value>& row : matched.rows) {
     const std::string* filename = std::get_if<std::string>(&row[0].v);
     const int64_t* count = std::get_if<int64_t>(&row[1].v);
@@ -61,30 +109,41 @@ Result<RowRemoval> RemoveRowsWhere(duckdb::DatabaseInstance& db, const RowRemova
     auto it = by_local_path.find(*filename);
     if (it == by_local_path.end()) {
       return Status::Internal(StrCat("row removal: delta_scan read ", *filename,
-                                     ", which is not a live file of version ", snap.version()));
+                                     ", which is not a live file of version ",
+                                     target.snapshot->version()));
     }
-    const delta::AddFile& add = files[it->second];
-    std::optional<int64_t> records = NumRecordsOf(add);
-    const int64_t deleted = add.deletion_vector ? add.deletion_vector->cardinality : 0;
-    const bool whole = records && *records - deleted == *count;
-    out.removes.push_back(delta::Transaction::RemoveFor(add, target.now_ms));
-    out.rows_removed += *count;
-    out.bytes_removed += add.size;
-    if (!whole) rewrite.push_back(add.path);
+    touched.push_back(Touched{it->second, *count});
   }
-  if (!rewrite.empty()) {
-    std::vector<std::string> quoted;
-    for (const std::string& p : rewrite) quoted.push_back(SqlQuote(p));
-    LAKE_ASSIGN_OR_RETURN(
-        out.adds,
-        WriteDataFiles(*session,
-                       StrCat("SELECT * FROM ", scan, ", files := [", StrJoin(quoted, ", "),
-                              "]) WHERE (\n", predicate, "\n) IS NOT TRUE"),
-                       target.location, *target.schema, target.options));
-    out.files_rewritten = static_cast<int64_t>(rewrite.size());
-    for (const delta::AddFile& add : out.adds) out.rows_copied += NumRecordsOf(add).value_or(0);
+  return RemoveTouched(*session, target, touched, [&](const std::vector<std::string>& paths) {
+    return StrCat("SELECT * FROM ", scan, ", files := ", FilesList(paths), ") WHERE (\n",
+                  predicate, "\n) IS NOT TRUE");
+  });
+}
+
+Result<RowRemoval> RemoveRows(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
+                              const std::map<std::string, std::vector<uint64_t>>& rows_by_file) {
+  if (rows_by_file.empty()) return RowRemoval{};
+  LAKE_ASSIGN_OR_RETURN(auto by_local_path, FilesByLocalPath(target));
+  const auto& files = target.snapshot->files();
+  std::vector<Touched> touched;
+  auto exclusions = std::make_shared<RowExclusions>();
+  for (const auto& [filename, rows] : rows_by_file) {
+    auto it = by_local_path.find(filename);
+    if (it == by_local_path.end()) {
+      return Status::Internal(StrCat("row removal: row ids name ", filename,
+                                     ", which is not a live file of version ",
+                                     target.snapshot->version()));
+    }
+    touched.push_back(Touched{it->second, static_cast<int64_t>(rows.size())});
+    (*exclusions)[files[it->second].path] = rows;
   }
-  return out;
+  const std::string token = RegisterRowExclusions(exclusions);
+  ScopeGuard release([&] { ReleaseRowExclusions(token); });
+  std::unique_ptr<Session> session = NewSession(db);
+  return RemoveTouched(*session, target, touched, [&](const std::vector<std::string>& paths) {
+    return StrCat("SELECT * FROM ", ScanOf(target), ", files := ", FilesList(paths),
+                  ", exclude_rows := ", SqlQuote(token), ")");
+  });
 }
 
 }  // namespace lake::engine::internal

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -51,5 +52,12 @@ struct RowRemovalTarget {
 // I/O errors.
 Result<RowRemoval> RemoveRowsWhere(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
                                    const std::string& predicate);
+
+// Plans the removal of given rows: per file (its local path, as delta_scan's `filename`
+// gives it), the sorted positions (file_row_number) to remove. Step (2) as above, the partly
+// matching files rewritten through delta_scan(..., exclude_rows := ...). kInternal for a
+// path that is not a live file of the snapshot.
+Result<RowRemoval> RemoveRows(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
+                              const std::map<std::string, std::vector<uint64_t>>& rows_by_file);
 
 }  // namespace lake::engine::internal

@@ -2,12 +2,15 @@
 // write path (lake_write.cc, row_removal.cc).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "delta/engine.h"
@@ -31,6 +34,18 @@ Result<std::string> LocalDataFilePath(const delta::Snapshot& snap, storage::Obje
 
 // The DuckDB type delta_scan gives a column of Delta type `type` (`column` names it in errors).
 Result<duckdb::LogicalType> DuckTypeOf(const delta::DataType& type, std::string_view column);
+
+// Rows a delta_scan leaves out, by add.path: sorted row positions in the file
+// (file_row_number). Registered for delta_scan(..., exclude_rows := '<token>'); release the
+// token when the statement using it is done.
+using RowExclusions = std::map<std::string, std::vector<uint64_t>>;
+std::string RegisterRowExclusions(std::shared_ptr<const RowExclusions> rows);
+void ReleaseRowExclusions(const std::string& token);
+
+// Translates a pushed-down table filter on `column` of Delta type `type` (nullopt: cannot).
+std::optional<delta::Predicate> TranslateTableFilter(const duckdb::TableFilter& filter,
+                                                     const std::string& column,
+                                                     const delta::DataType& type);
 
 // Translates a bound boolean expression to a skipping predicate (delta/skipping.h) when the
 // parts that matter are comparisons of resolved columns with constants; nullopt otherwise.

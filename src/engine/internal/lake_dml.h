@@ -1,0 +1,46 @@
+// Row-level DML on lake tables planned into DuckDB's own DELETE (issue #4 §1). Design notes:
+// lake_dml.cc.
+//
+// Pipeline of a DELETE: DuckDB's binder scans the table with the row-id columns lake declares
+// (LakeTableEntry::GetRowIdColumns: the scan's `filename` and `file_row_number` virtual
+// columns) under the WHERE filter -> LakeDelete (collects the positions per file; at the end
+// stages the copy-on-write removal of those rows in the DuckDB transaction; its source
+// returns the row count). Committed with the transaction like INSERT (lake_write.h).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "delta/skipping.h"
+#include "engine/internal/duckdb_pch.h"
+#include "engine/table_directory.h"
+
+namespace duckdb {
+class PhysicalPlanGenerator;
+class LogicalDelete;
+class LogicalOperator;
+class PhysicalOperator;
+}  // namespace duckdb
+
+namespace lake::engine::internal {
+
+struct DmlTarget {
+  DirectoryTable table;
+  int64_t version = -1;  // the version the statement pinned
+};
+
+// What a DML statement read, from its optimized logical plan: the conjuncts of its filters on
+// the target scan that translate to a skipping predicate (a superset of the rows it touches,
+// for conflict detection), and their text for commitInfo. No predicate: the whole table.
+struct DmlRead {
+  std::optional<delta::Predicate> predicate;
+  std::vector<std::string> conditions;  // SQL text of the filter conjuncts, for commitInfo
+};
+DmlRead ReadOfDmlPlan(duckdb::LogicalOperator& child, const delta::Schema& schema);
+
+// Plans DELETE FROM a lake table (LakeCatalog::PlanDelete), from the logical operator.
+duckdb::PhysicalOperator& PlanLakeDelete(duckdb::ClientContext& context,
+                                         duckdb::PhysicalPlanGenerator& planner,
+                                         duckdb::LogicalDelete& op, const DmlTarget& target);
+
+}  // namespace lake::engine::internal
