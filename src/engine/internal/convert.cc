@@ -339,7 +339,8 @@ class Converter {
       if (!is_representative) continue;
       LAKE_ASSIGN_OR_RETURN(
           ResultTable empty,
-          session_->Query(StrCat("SELECT * FROM read_parquet(", SqlQuote(f.local), ") LIMIT 0")));
+          session_->Query(StrCat("SELECT * FROM read_parquet(", SqlQuote(f.local),
+                                 ", hive_partitioning = false) LIMIT 0")));
       Result<QuerySchema> schema = DeltaSchemaFor(empty.columns);
       if (!schema.ok()) return schema.status().WithContext(StrCat(what_, ": ", f.relative));
       for (delta::StructField& field : schema->schema.fields) {
