@@ -22,6 +22,7 @@
 //      sound because the language has no negation.
 #include "delta/skipping.h"
 
+#include <charconv>
 #include <cmath>
 #include <simdjson.h>
 
@@ -136,6 +137,78 @@ bool ReadStatValue(simdjson::ondemand::value& value, const DataType& type, Liter
     }
     default:
       return false;  // binary, variant (z85 encoded), void, nested: not used
+  }
+}
+
+DomRead ReadStatValue(simdjson::dom::element value, const DataType& type, Literal& out) {
+  using simdjson::dom::element_type;
+  const element_type et = value.type();
+  switch (type.kind) {
+    case TypeKind::kLong:
+    case TypeKind::kInteger:
+    case TypeKind::kShort:
+    case TypeKind::kByte: {
+      // INT64 is exactly what the text path's get_int64 accepts: JSON integers in 64 bits.
+      if (et != element_type::INT64) return DomRead::kNull;
+      const int64_t i = value.get_int64().value_unsafe();
+      const int64_t lo = type.kind == TypeKind::kLong      ? INT64_MIN
+                         : type.kind == TypeKind::kInteger ? INT32_MIN
+                         : type.kind == TypeKind::kShort   ? INT16_MIN
+                                                           : INT8_MIN;
+      if (i < lo || i > -(lo + 1)) return DomRead::kNull;
+      out = i;
+      return DomRead::kValue;
+    }
+    case TypeKind::kFloat:
+    case TypeKind::kDouble:
+      // simdjson rounds number text to the nearest double, as from_chars does on the text
+      // path; integers convert with the same rounding.
+      if (et == element_type::DOUBLE) {
+        out = value.get_double().value_unsafe();
+      } else if (et == element_type::INT64) {
+        out = static_cast<double>(value.get_int64().value_unsafe());
+      } else if (et == element_type::UINT64) {
+        out = static_cast<double>(value.get_uint64().value_unsafe());
+      } else {
+        return DomRead::kNull;
+      }
+      return DomRead::kValue;
+    case TypeKind::kDecimal: {
+      if (et == element_type::DOUBLE) return DomRead::kNeedsText;
+      if (et != element_type::INT64 && et != element_type::UINT64) return DomRead::kNull;
+      char digits[24];
+      auto [end, ec] = et == element_type::INT64
+                           ? std::to_chars(digits, digits + sizeof digits,
+                                           value.get_int64().value_unsafe())
+                           : std::to_chars(digits, digits + sizeof digits,
+                                           value.get_uint64().value_unsafe());
+      if (ec != std::errc()) return DomRead::kNull;
+      Result<Literal> lit = ParseLiteralText(type, std::string_view(digits, end - digits));
+      if (!lit.ok() || IsNull(*lit)) return DomRead::kNull;
+      out = std::move(*lit);
+      return DomRead::kValue;
+    }
+    case TypeKind::kString:
+    case TypeKind::kDate:
+    case TypeKind::kTimestamp:
+    case TypeKind::kTimestampNtz: {
+      if (et != element_type::STRING) return DomRead::kNull;
+      const std::string_view s = value.get_string().value_unsafe();
+      if (type.kind == TypeKind::kString) {
+        out = std::string(s);
+        return DomRead::kValue;
+      }
+      Result<Literal> lit = ParseLiteralText(type, s);
+      if (!lit.ok() || IsNull(*lit)) return DomRead::kNull;
+      out = std::move(*lit);
+      return DomRead::kValue;
+    }
+    case TypeKind::kBoolean:
+      if (et != element_type::BOOL) return DomRead::kNull;
+      out = value.get_bool().value_unsafe();
+      return DomRead::kValue;
+    default:
+      return DomRead::kNull;  // binary, variant (z85 encoded), void, nested: not used
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -52,6 +53,8 @@ class StatsStructParser {
 
  private:
   void AddNode(const DataType& type, int parent, std::string_view name);
+  // Parses the padded copy in `buffer` ([0, size) is the text) with simdjson On-Demand.
+  bool ParseText(std::string& buffer, size_t size, Values& out) const;
   std::vector<Node> nodes_;
   std::vector<uint8_t> plain_name_;  // per node: IsPlainName(name), see stats_struct.cc
 };

@@ -132,6 +132,39 @@ TEST_F(StatsStructTest, KeysMatchExactlyAndTheFirstDuplicateWins) {
   EXPECT_EQ(Validity(), "1" "1" "1" "1" "0" "0" "0" "0" "0" "0" "0" "0" "0");
 }
 
+TEST_F(StatsStructTest, DecimalsAreExactWhetherIntegersOrFractions) {
+  // An integer is read from the parsed document; a fraction from its text (1.25 has no exact
+  // double, so reading it from one could round).
+  ASSERT_TRUE(parser_.Parse(R"({"minValues":{"amount":3}})", values_));
+  EXPECT_EQ(static_cast<int64_t>(std::get<Decimal>(values_.leaves[kMinAmount]).unscaled), 300);
+  ASSERT_TRUE(parser_.Parse(R"({"minValues":{"amount":-0.07,"id":4},"numRecords":9})", values_));
+  EXPECT_EQ(static_cast<int64_t>(std::get<Decimal>(values_.leaves[kMinAmount]).unscaled), -7);
+  EXPECT_EQ(std::get<int64_t>(values_.leaves[kMinId]), 4);
+  EXPECT_EQ(std::get<int64_t>(values_.leaves[kNumRecords]), 9);
+}
+
+TEST(StatsStructParserTest, NumbersBeyond64BitsAndDoubles) {
+  // struct<big: decimal(38,0), d: double, f: float>
+  Schema schema = MustParseSchema(R"j({"type":"struct","fields":[
+    {"name":"big","type":"decimal(38,0)","nullable":true,"metadata":{}},
+    {"name":"d","type":"double","nullable":true,"metadata":{}},
+    {"name":"f","type":"float","nullable":true,"metadata":{}}]})j");
+  StatsStructParser parser(schema);
+  StatsStructParser::Values values;
+  // 10^29 + 7 needs 97 bits; 18446744073709551615 is 2^64 - 1.
+  ASSERT_TRUE(parser.Parse(R"({"big":100000000000000000000000000007,"d":18446744073709551615,)"
+                           R"("f":-2})",
+                           values));
+  const __int128 big = static_cast<__int128>(10'000'000'000'000'000LL) * 10'000'000'000'000LL + 7;
+  EXPECT_TRUE(std::get<Decimal>(values.leaves[1]).unscaled == big);
+  EXPECT_EQ(std::get<double>(values.leaves[2]), 18446744073709551616.0);
+  EXPECT_EQ(std::get<double>(values.leaves[3]), -2.0);
+  ASSERT_TRUE(parser.Parse(R"({"d":0.1,"f":1e2})", values));
+  EXPECT_EQ(std::get<double>(values.leaves[2]), 0.1);
+  EXPECT_EQ(std::get<double>(values.leaves[3]), 100.0);
+  EXPECT_EQ(values.is_valid, (std::vector<uint8_t>{1, 0, 1, 1}));
+}
+
 TEST_F(StatsStructTest, NeedlesslyEscapedKeysStillMatch) {
   // "\u006eumRecords" is "numRecords", "\u0069d" is "id".
   ASSERT_TRUE(parser_.Parse(R"({"\u006eumRecords":8,"minValues":{"\u0069d":9}})", values_));

@@ -22,4 +22,10 @@ std::optional<Literal> ReadStatValue(simdjson::ondemand::value& value, const Dat
 // Literal per field across many parses.
 bool ReadStatValue(simdjson::ondemand::value& value, const DataType& type, Literal& out);
 
+// The same rules for an element of simdjson's DOM, whose numbers are parsed already. One
+// exception: a decimal given as a non-integer number cannot be read exactly from the DOM's
+// double, so that returns kNeedsText and the caller reads the text instead.
+enum class DomRead { kValue, kNull, kNeedsText };
+DomRead ReadStatValue(simdjson::dom::element value, const DataType& type, Literal& out);
+
 }  // namespace lake::delta::internal
