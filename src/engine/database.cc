@@ -18,6 +18,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_catalog.h"
 #include "engine/internal/register.h"
+#include "engine/internal/restore_vacuum.h"
 #include "engine/internal/snapshot_cache.h"
 #include "engine/internal/spark_ddl.h"
 
@@ -434,13 +435,21 @@ class SessionImpl final : public Session {
   // before parser extensions see the statement; lake's DDL takes those (spark_ddl.h).
   duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> ExtractStatements(
       const std::string& sql) {
+    duckdb::vector<duckdb::unique_ptr<duckdb::SQLStatement>> statements;
     try {
-      return conn_.ExtractStatements(sql);
+      statements = conn_.ExtractStatements(sql);
     } catch (const std::exception&) {
       std::optional<std::string> rewritten = internal::RewriteDdlDuckDbRejects(sql);
       if (!rewritten) throw;
-      return conn_.ExtractStatements(*rewritten);
+      statements = conn_.ExtractStatements(*rewritten);
     }
+    // DuckDB parses and binds `VACUUM t` itself, then fails on a lake table at execution.
+    for (auto& statement : statements) {
+      if (std::optional<std::string> vacuum = internal::LakeVacuumFor(*conn_.context, *statement)) {
+        statement = std::move(conn_.ExtractStatements(*vacuum)[0]);
+      }
+    }
+    return statements;
   }
 
   duckdb::Connection conn_;

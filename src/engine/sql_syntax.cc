@@ -48,6 +48,7 @@
 #include "engine/internal/database_impl.h"
 #include "engine/internal/maintenance.h"
 #include "engine/internal/register.h"
+#include "engine/internal/restore_vacuum.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
 #include "engine/internal/sql_rewrite.h"
@@ -391,6 +392,7 @@ void RegisterLakeSql(duckdb::DatabaseInstance& db) {
   config.replacement_scans.insert(config.replacement_scans.begin(),
                                   duckdb::ReplacementScan(DeltaFolderScan));
   RegisterInspectFunctions(db);
+  RegisterRestoreVacuum(db);
   RegisterMaintenance(db);
 }
 

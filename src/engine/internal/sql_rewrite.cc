@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "engine/internal/maintenance_sql.h"
+#include "engine/internal/restore_vacuum_sql.h"
 #include "engine/internal/spark_ddl.h"
 
 namespace lake::engine::internal {
@@ -210,6 +211,20 @@ class Rewriter {
         SqlRewrite r;
         r.kind = SqlRewrite::Kind::kRewritten;
         r.sql = StrCat("SELECT * FROM lake_ddl(", SqlQuote(sql_), ")");
+        return r;
+      }
+    }
+    if (IsWord(t_, 0, "restore") || IsWord(t_, 0, "vacuum")) {
+      // RESTORE / VACUUM (restore_vacuum_sql.h), run by lake_restore / lake_vacuum.
+      RestoreVacuumParse rv = ParseRestoreVacuum(sql_);
+      if (rv.kind == RestoreVacuumParse::Kind::kError) return Error({rv.error, rv.error_position});
+      if (rv.kind == RestoreVacuumParse::Kind::kParsed) {
+        SqlRewrite r;
+        r.kind = SqlRewrite::Kind::kRewritten;
+        r.sql = StrCat("SELECT * FROM ",
+                       std::holds_alternative<RestoreSpec>(rv.statement) ? "lake_restore("
+                                                                         : "lake_vacuum(",
+                       SqlQuote(sql_), ")");
         return r;
       }
     }

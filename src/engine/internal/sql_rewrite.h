@@ -30,6 +30,9 @@
 //      <query> (the query starts at the first SELECT/WITH/VALUES/FROM/TABLE outside
 //      parentheses) -> SqlRewrite::insert; `sql` is the plain INSERT without those clauses,
 //      and the front end builds the final one with BuildInsertSql once it knows the table.
+//  (7) RESTORE [TABLE] t TO VERSION|TIMESTAMP AS OF ..., VACUUM t [RETAIN n HOURS] [DRY RUN]
+//      (restore_vacuum_sql.h), whole statements -> SELECT * FROM lake_restore|lake_vacuum(
+//      '<the statement>').
 //  (8) OPTIMIZE t [WHERE p] [ZORDER BY (c, ...)], CONVERT TO DELTA parquet.`/path` [...]
 //      (maintenance_sql.h), whole statements -> SELECT * FROM lake_optimize|lake_convert(
 //      '<the statement>').
