@@ -44,29 +44,6 @@ class LakeWriteTest : public testing::TempLakehouse<> {
     return session.ok() ? std::move(*session) : nullptr;
   }
 
-  // The single value of `sql` rendered as text ("" for NULL).
-  std::string One(const std::string& sql, engine::Session* session = nullptr) {
-    auto result = (session ? session : session_.get())->Query(sql);
-    EXPECT_TRUE(result.ok()) << sql << "\n" << result.status();
-    if (!result.ok() || result->rows.size() != 1) return "<no single row>";
-    const auto& v = result->rows[0][0].v;
-    if (auto* s = std::get_if<std::string>(&v)) return *s;
-    if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
-    if (auto* h = std::get_if<__int128>(&v)) return std::to_string(static_cast<int64_t>(*h));
-    if (std::holds_alternative<std::monostate>(v)) return "";
-    return "<other>";
-  }
-
-  // Every row of `sql`, columns joined by '|'.
-  std::vector<std::string> Rows(const std::string& sql) {
-    std::vector<std::string> out;
-    auto result = Query("SELECT concat_ws('|', *COLUMNS(*)) FROM (" + sql + ")");
-    EXPECT_TRUE(result.ok()) << sql << "\n" << result.status();
-    if (!result.ok()) return out;
-    for (const auto& row : result->rows) out.push_back(std::get<std::string>(row[0].v));
-    return out;
-  }
-
   // Creates a Delta table at data/<name> with `schema_json`, registers it as `name`.
   std::string CreateTable(const std::string& name, const std::string& schema_json,
                           std::vector<std::string> partition_columns = {},
@@ -85,40 +62,6 @@ class LakeWriteTest : public testing::TempLakehouse<> {
     auto r = Query("CREATE TABLE " + name + " USING DELTA LOCATION '" + location + "'");
     EXPECT_TRUE(r.ok()) << r.status();
     return location;
-  }
-
-  static std::string CommitText(const std::string& location, int version) {
-    char name[32];
-    std::snprintf(name, sizeof(name), "%020d.json", version);
-    std::ifstream in(fs::path(location) / "_delta_log" / name);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
-  static bool HasCommit(const std::string& location, int version) {
-    char name[32];
-    std::snprintf(name, sizeof(name), "%020d.json", version);
-    return fs::exists(fs::path(location) / "_delta_log" / name);
-  }
-  // The actions of commit `version`, one JSON object per line.
-  static std::vector<Json> Actions(const std::string& location, int version) {
-    std::vector<Json> out;
-    std::stringstream text(CommitText(location, version));
-    for (std::string line; std::getline(text, line);) {
-      if (!line.empty()) out.push_back(Json::parse(line));
-    }
-    return out;
-  }
-  static std::vector<Json> Of(const std::vector<Json>& actions, const std::string& kind) {
-    std::vector<Json> out;
-    for (const Json& a : actions) {
-      if (a.contains(kind)) out.push_back(a[kind]);
-    }
-    return out;
-  }
-  static Json CommitInfo(const std::string& location, int version) {
-    auto infos = Of(Actions(location, version), "commitInfo");
-    return infos.empty() ? Json() : infos[0];
   }
 
   // The live files' paths per the log (adds minus removes, all versions), decoded once.
@@ -152,11 +95,6 @@ class LakeWriteTest : public testing::TempLakehouse<> {
       list += (list.empty() ? "'" : ", '") + f + "'";
     }
     return "read_parquet([" + list + "], hive_partitioning = false)";
-  }
-  static std::vector<std::string> Validate(const std::string& location) {
-    auto store = storage::OpenStore(location);
-    if (!store.ok()) return {store.status().ToString()};
-    return delta::testing::ValidateTableLog(**store);
   }
   static int ParquetFilesOnDisk(const std::string& location) {
     int n = 0;
