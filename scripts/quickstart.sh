@@ -2,7 +2,7 @@
 # The README's first command: installs what is needed, builds lake, and runs its main job on
 # the bundled sample Delta table (examples/sample_table): a query, the table's history, and
 # time travel to an older version. Then it creates a table of its own in a fresh lake home
-# (build/quickstart-home): create, insert, overwrite a partition, query, history.
+# (build/quickstart-home): create, insert, overwrite a partition, query, history, restore.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,5 +31,8 @@ run sql "INSERT OVERWRITE sales PARTITION (day = '2025-01-02') SELECT 20, 'Rome'
 run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP BY day ORDER BY day"
 run table history sales
 run sql "SELECT count(*) AS orders_at_v1 FROM sales VERSION AS OF 1"
+# Undo every change since version 1 in one new commit.
+run sql "RESTORE TABLE sales TO VERSION AS OF 1"
+run sql "SELECT count(*) AS orders_after_restore FROM sales"
 echo
 echo "Next: build/lake shell   (interactive SQL; .help for commands)"
