@@ -17,7 +17,11 @@
 //      add.partitionValues_parsed by delta::ParsePartitionValue (a value that does not parse
 //      is NULL, as Spark's non-ANSI cast gives; strings and binary are the value's bytes).
 //  (4) Chunks of only add rows (nearly all of a big checkpoint) give the other action columns
-//      as constant NULL vectors instead of 2048 null rows each.
+//      as constant NULL vectors instead of 2048 null rows each, and null the optional add
+//      fields none of their adds has (tags, deletionVector, ...) once for the whole chunk.
+//      Measured (bench/checkpoint_bench.cc, 1M adds, 2 cores): ~1.7 s of CPU for the file,
+//      about half of it in DuckDB's encoding, a fifth in parsing stats; peak RSS of load +
+//      write 0.86 GiB, of which the writer's share is ~0.12 GiB.
 //  (5) Atomic publication: for a LocalStore the file is written next to its final name as
 //      ".<name>.tmp.<random>" (a name LocalStore listings skip), fsynced, renamed, and the
 //      folder fsynced. Any other store gets a local temp file whose bytes go through
