@@ -417,12 +417,11 @@ TEST_F(LakeWriteTest, UnsupportedFormsAreRefusedAndEmptyInsertsWriteNoFile) {
 
 // UPDATE, DELETE and MERGE arrive with issue #4; until then they are refused at bind time by
 // name. They used to end in a DuckDB InternalException, which invalidates the instance.
-TEST_F(LakeWriteTest, UpdateAndMergeAreRefusedAndTheInstanceKeepsWorking) {
+TEST_F(LakeWriteTest, MergeIsRefusedAndTheInstanceKeepsWorking) {
   CreateTable("t", kIdName);
   ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b')").status());
   for (const char* sql :
-       {"UPDATE t SET name = 'x' WHERE id = 1",
-        "MERGE INTO t USING (SELECT 1 AS id, 'z' AS name) s ON t.id = s.id "
+       {"MERGE INTO t USING (SELECT 1 AS id, 'z' AS name) s ON t.id = s.id "
         "WHEN MATCHED THEN UPDATE SET name = s.name"}) {
     auto r = Query(sql);
     EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << sql << ": " << r.status();
@@ -809,6 +808,90 @@ TEST_F(LakeWriteTest, ConcurrentDeletesOfTheSameFileConflictOfOtherPartitionsBot
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
+
+// ---- UPDATE (lake_dml.h, lake_write.h PlanLakeUpdate) ----
+
+TEST_F(LakeWriteTest, UpdateRewritesTheTouchedFilesOnly) {
+  std::string location = CreateTable("t", kIdName);
+  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')").status());
+  ASSERT_OK(Query("INSERT INTO t VALUES (10, 'x')").status());
+  std::string touched = Of(Actions(location, 1), "add")[0]["path"];
+  EXPECT_EQ(One("UPDATE t SET name = upper(name) || id WHERE id = 2"), "1");
+  EXPECT_THAT(Rows("SELECT id, name FROM t ORDER BY id"),
+              ::testing::ElementsAre("1|a", "2|B2", "3|c", "10|x"));
+  EXPECT_THAT(Rows("SELECT id, name FROM " + ReadParquet(location) + " ORDER BY id"),
+              ::testing::ElementsAre("1|a", "2|B2", "3|c", "10|x"));
+  auto removes = Of(Actions(location, 3), "remove");
+  ASSERT_EQ(removes.size(), 1u);
+  EXPECT_EQ(removes[0]["path"], touched);
+  EXPECT_EQ(Of(Actions(location, 3), "add").size(), 2u);  // the new row + the copied rows
+  Json info = CommitInfo(location, 3);
+  EXPECT_EQ(info["operation"], "UPDATE");
+  EXPECT_EQ(info["operationMetrics"]["numUpdatedRows"], "1");
+  EXPECT_EQ(info["operationMetrics"]["numCopiedRows"], "2");
+  EXPECT_EQ(info["operationMetrics"]["numRemovedFiles"], "1");
+  // Every row, several columns at once, a column referring to another.
+  EXPECT_EQ(One("UPDATE t SET id = id * 100, name = name || '!'"), "4");
+  EXPECT_THAT(Rows("SELECT id, name FROM t ORDER BY id"),
+              ::testing::ElementsAre("100|a!", "200|B2!", "300|c!", "1000|x!"));
+  // No match: no commit.
+  EXPECT_EQ(One("UPDATE t SET name = 'z' WHERE id = 7"), "0");
+  EXPECT_FALSE(HasCommit(location, 5));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, UpdateOfAPartitionColumnMovesTheRows) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us')").status());
+  EXPECT_EQ(One("UPDATE p SET region = 'ap' WHERE v = 1"), "1");
+  EXPECT_THAT(Rows("SELECT v, region FROM p ORDER BY v"),
+              ::testing::ElementsAre("1|ap", "2|eu", "3|us"));
+  std::set<std::string> regions;
+  for (const Json& add : Of(Actions(location, 2), "add")) {
+    regions.insert(add["partitionValues"]["region"].get<std::string>());
+  }
+  EXPECT_EQ(regions, (std::set<std::string>{"ap", "eu"}));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
+
+TEST_F(LakeWriteTest, UpdateChecksConstraintsAndRefusesAmbiguousSources) {
+  ASSERT_OK(Query("CREATE TABLE c (id BIGINT NOT NULL, amount INT) USING DELTA").status());
+  ASSERT_OK(Query("ALTER TABLE c ADD CONSTRAINT positive CHECK (amount > 0)").status());
+  ASSERT_OK(Query("INSERT INTO c VALUES (1, 5), (2, 6)").status());
+  auto bad = Query("UPDATE c SET amount = -1 WHERE id = 1");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("positive"));
+  auto null_id = Query("UPDATE c SET id = NULL WHERE id = 2");
+  ASSERT_FALSE(null_id.ok());
+  EXPECT_THAT(null_id.status().message(), HasSubstr("NOT NULL"));
+  // UPDATE ... FROM where one target row matches two source rows.
+  auto twice = Query("UPDATE c SET amount = s.v FROM (VALUES (1, 7), (1, 8)) s(id, v) "
+                     "WHERE c.id = s.id");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_THAT(twice.status().message(), HasSubstr("matched more than one source row"));
+  EXPECT_THAT(Rows("SELECT id, amount FROM c ORDER BY id"), ::testing::ElementsAre("1|5", "2|6"));
+  EXPECT_EQ(One("UPDATE c SET amount = s.v FROM (VALUES (2, 9)) s(id, v) WHERE c.id = s.id"), "1");
+  EXPECT_THAT(Rows("SELECT id, amount FROM c ORDER BY id"), ::testing::ElementsAre("1|5", "2|9"));
+}
+
+TEST_F(LakeWriteTest, DeleteAndUpdateOfTheSameFileConflictOfOtherPartitionsBothCommit) {
+  std::string location = CreateTable("p", kRegionSchema, {"region"});
+  ASSERT_OK(Query("INSERT INTO p VALUES (1, 'eu'), (2, 'eu'), (3, 'us'), (4, 'us')").status());
+  auto other = NewSession();
+  ASSERT_OK(Query("BEGIN").status());
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'eu' AND v = 1"), "1");
+  EXPECT_EQ(One("UPDATE p SET v = 30 WHERE region = 'us' AND v = 3", other.get()), "1");
+  ASSERT_OK(Query("COMMIT").status());
+  EXPECT_THAT(Rows("SELECT v FROM p ORDER BY v"), ::testing::ElementsAre("2", "4", "30"));
+  ASSERT_OK(Query("BEGIN").status());
+  EXPECT_EQ(One("DELETE FROM p WHERE region = 'us' AND v = 4"), "1");
+  EXPECT_EQ(One("UPDATE p SET v = 40 WHERE region = 'us' AND v = 4", other.get()), "1");
+  auto r = Query("COMMIT");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kConflict) << r.status();
+  EXPECT_THAT(Rows("SELECT v FROM p ORDER BY v"), ::testing::ElementsAre("2", "30", "40"));
+  EXPECT_THAT(Validate(location), IsEmpty());
+}
 
 }  // namespace
 }  // namespace lake::sql

@@ -53,7 +53,11 @@
 #include "duckdb/planner/operator/logical_create_table.hpp"
 #include "duckdb/planner/operator/logical_delete.hpp"
 #include "duckdb/planner/operator/logical_insert.hpp"
+#include "duckdb/planner/expression/bound_columnref_expression.hpp"
+#include "duckdb/planner/operator/logical_get.hpp"
 #include "duckdb/planner/operator/logical_merge_into.hpp"
+#include "duckdb/planner/operator/logical_projection.hpp"
+#include "duckdb/planner/operator/logical_update.hpp"
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "duckdb/planner/tableref/bound_at_clause.hpp"
 #include "duckdb/storage/database_size.hpp"
@@ -183,14 +187,33 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
     return {duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILENAME,
             duckdb::MultiFileReader::COLUMN_IDENTIFIER_FILE_ROW_NUMBER};
   }
-  // UPDATE is refused at bind time, by name (DuckDB's default binding would plan an in-place
-  // update of the changed columns only; DUCKDB-INTEGRATION.md §2.4 (3)).
-  void BindUpdateConstraints(duckdb::Binder&, duckdb::LogicalGet&, duckdb::LogicalProjection&,
-                             duckdb::LogicalUpdate&, ClientContext&) override {
-    ThrowStatus(Status::NotSupported(StrCat("UPDATE of lake table ", table_.schema, ".",
-                                            table_.name, " is not supported yet"))
-                    .WithHint("DELETE the rows and INSERT their new values in one transaction, "
-                              "or use INSERT INTO ... REPLACE WHERE"));
+  // UPDATE rewrites whole rows (lake_dml.h): every column the SET list does not name is added
+  // as `c = c`, reading the scan's existing column when it projects one already (a second
+  // column id for the same column returned wrong values, DUCKDB-INTEGRATION.md §2.4 (3)).
+  void BindUpdateConstraints(duckdb::Binder&, duckdb::LogicalGet& get,
+                             duckdb::LogicalProjection& proj, duckdb::LogicalUpdate& update,
+                             ClientContext&) override {
+    if (update.return_chunk) {
+      ThrowStatus(Status::NotSupported(StrCat("UPDATE ... RETURNING of lake table ",
+                                              table_.schema, ".", table_.name)));
+    }
+    for (const auto& column : GetColumns().Physical()) {
+      bool set = false;
+      for (const auto& c : update.columns) set = set || c == column.Physical();
+      if (set) continue;
+      const auto& ids = get.GetColumnIds();
+      duckdb::idx_t get_index = ids.size();
+      for (duckdb::idx_t i = 0; i < ids.size(); ++i) {
+        if (ids[i].GetPrimaryIndex() == column.Logical().index) get_index = i;
+      }
+      if (get_index == ids.size()) get.AddColumnId(column.Logical().index);
+      update.expressions.push_back(duckdb::make_uniq<duckdb::BoundColumnRefExpression>(
+          column.Type(), duckdb::ColumnBinding(proj.table_index, proj.expressions.size())));
+      proj.expressions.push_back(duckdb::make_uniq<duckdb::BoundColumnRefExpression>(
+          column.Type(), duckdb::ColumnBinding(get.table_index, get_index)));
+      update.columns.push_back(column.Physical());
+    }
+    update.update_is_del_and_insert = true;
   }
 
  private:
@@ -407,9 +430,12 @@ class LakeCatalog final : public duckdb::Catalog {
                                        duckdb::LogicalDelete&, duckdb::PhysicalOperator&) override {
     ThrowStatus(Status::Internal("lake plans DELETE from its logical operator"));
   }
+  duckdb::PhysicalOperator& PlanUpdate(ClientContext& context,
+                                       duckdb::PhysicalPlanGenerator& planner,
+                                       duckdb::LogicalUpdate& op) override;
   duckdb::PhysicalOperator& PlanUpdate(ClientContext&, duckdb::PhysicalPlanGenerator&,
                                        duckdb::LogicalUpdate&, duckdb::PhysicalOperator&) override {
-    ThrowNotSupported("UPDATE of a lake table");
+    ThrowStatus(Status::Internal("lake plans UPDATE from its logical operator"));
   }
   duckdb::PhysicalOperator& PlanMergeInto(ClientContext&, duckdb::PhysicalPlanGenerator&,
                                           duckdb::LogicalMergeInto& op,
@@ -582,6 +608,20 @@ duckdb::PhysicalOperator& LakeCatalog::PlanDelete(ClientContext& context,
                     .WithHint("SELECT from it shows the load error"));
   }
   return PlanLakeDelete(context, planner, op, DmlTarget{entry->table(), entry->version()});
+}
+
+duckdb::PhysicalOperator& LakeCatalog::PlanUpdate(ClientContext& context,
+                                                  duckdb::PhysicalPlanGenerator& planner,
+                                                  duckdb::LogicalUpdate& op) {
+  auto* entry = dynamic_cast<LakeTableEntry*>(&op.table);
+  if (entry == nullptr) ThrowStatus(Status::Internal("UPDATE of a non-lake table entry"));
+  if (entry->version() < 0) {
+    ThrowStatus(Status::FailedPrecondition(StrCat("UPDATE ", entry->table().schema, ".",
+                                                  entry->table().name,
+                                                  ": the table's log cannot be read"))
+                    .WithHint("SELECT from it shows the load error"));
+  }
+  return PlanLakeUpdate(context, planner, op, InsertTarget{entry->table(), entry->version()});
 }
 
 duckdb::PhysicalOperator& LakeCatalog::PlanInsert(

@@ -162,7 +162,20 @@ class LakeDelete final : public duckdb::PhysicalOperator {
       std::sort(rows.begin(), rows.end());
       rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
     }
-    if (global.count > 0) OkOrThrow(Stage(context, global));  // design note 2: no match, no commit
+    if (global.count > 0) {
+      OkOrThrow(Stage(context, global));
+    } else {
+      // Design note 2: no match, no commit — unless the transaction wrote the table already,
+      // whose staged rows the scan could not see (design note 4).
+      auto& transaction = duckdb::Transaction::Get(context, catalog_).Cast<LakeWriteTransaction>();
+      if (transaction.writes().Contains(target_.table.location)) {
+        OkOrThrow(Status::NotSupported(StrCat("DELETE from ", target_.table.schema, ".",
+                                              target_.table.name,
+                                              " after another write to it in the same "
+                                              "transaction"))
+                      .WithHint("COMMIT the earlier write first"));
+      }
+    }
     return duckdb::SinkFinalizeType::READY;
   }
 
@@ -267,7 +280,108 @@ class LakeDelete final : public duckdb::PhysicalOperator {
   duckdb::idx_t row_index_;
 };
 
+// ---- The row-id tap (UPDATE) ----
+
+struct TapLocalState final : duckdb::OperatorState {
+  std::map<std::string, std::vector<uint64_t>> rows;
+  int64_t count = 0;
+  std::shared_ptr<RowIdCollector> collector;
+  // Hands the thread's ids to the collector when the pipeline is done with this state.
+  void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext&) override {
+    std::lock_guard lock(collector->mu);
+    for (auto& [file, rows_of_file] : rows) {
+      auto& into = collector->rows[file];
+      into.insert(into.end(), rows_of_file.begin(), rows_of_file.end());
+    }
+    collector->count += count;
+    rows.clear();
+    count = 0;
+  }
+};
+
+class RowIdTap final : public duckdb::PhysicalOperator {
+ public:
+  RowIdTap(duckdb::PhysicalPlan& physical_plan, duckdb::vector<LogicalType> types,
+           std::shared_ptr<RowIdCollector> collector, duckdb::idx_t filename_index,
+           duckdb::idx_t row_index, duckdb::idx_t estimated_cardinality)
+      : PhysicalOperator(physical_plan, duckdb::PhysicalOperatorType::EXTENSION, std::move(types),
+                         estimated_cardinality),
+        collector_(std::move(collector)),
+        filename_index_(filename_index),
+        row_index_(row_index) {}
+
+  std::string GetName() const override { return "LAKE_ROW_ID_TAP"; }
+  bool ParallelOperator() const override { return true; }
+
+  duckdb::unique_ptr<duckdb::OperatorState> GetOperatorState(
+      duckdb::ExecutionContext&) const override {
+    auto state = duckdb::make_uniq<TapLocalState>();
+    state->collector = collector_;
+    return state;
+  }
+
+  duckdb::OperatorResultType Execute(duckdb::ExecutionContext&, duckdb::DataChunk& input,
+                                     duckdb::DataChunk& chunk, duckdb::GlobalOperatorState&,
+                                     duckdb::OperatorState& state_p) const override {
+    auto& state = state_p.Cast<TapLocalState>();
+    duckdb::UnifiedVectorFormat files, rows;
+    input.data[filename_index_].ToUnifiedFormat(input.size(), files);
+    input.data[row_index_].ToUnifiedFormat(input.size(), rows);
+    auto file_data = duckdb::UnifiedVectorFormat::GetData<duckdb::string_t>(files);
+    auto row_data = duckdb::UnifiedVectorFormat::GetData<int64_t>(rows);
+    std::vector<uint64_t>* current = nullptr;
+    duckdb::string_t current_name;
+    for (duckdb::idx_t i = 0; i < input.size(); ++i) {
+      const duckdb::idx_t f = files.sel->get_index(i);
+      const duckdb::idx_t r = rows.sel->get_index(i);
+      if (!files.validity.RowIsValid(f) || !rows.validity.RowIsValid(r)) {
+        ThrowStatus(Status::Internal("UPDATE: a row without a row id (file, position)"));
+      }
+      if (current == nullptr || !(file_data[f] == current_name)) {
+        current = &state.rows[file_data[f].GetString()];
+        current_name = file_data[f];
+      }
+      current->push_back(static_cast<uint64_t>(row_data[r]));
+    }
+    state.count += static_cast<int64_t>(input.size());
+    for (duckdb::idx_t c = 0; c < chunk.ColumnCount(); ++c) chunk.data[c].Reference(input.data[c]);
+    chunk.SetCardinality(input.size());
+    return duckdb::OperatorResultType::NEED_MORE_INPUT;
+  }
+
+ private:
+  std::shared_ptr<RowIdCollector> collector_;
+  duckdb::idx_t filename_index_;
+  duckdb::idx_t row_index_;
+};
+
 }  // namespace
+
+Status RowIdCollector::Finish(const std::string& what) {
+  std::lock_guard lock(mu);
+  for (auto& [file, positions] : rows) {
+    std::sort(positions.begin(), positions.end());
+    auto dup = std::adjacent_find(positions.begin(), positions.end());
+    if (dup != positions.end()) {
+      return Status::InvalidArgument(StrCat(what, ": the row at position ", *dup, " of ", file,
+                                            " matched more than one source row"))
+          .WithHint("make the join keys unique in the source (e.g. deduplicate it first)");
+    }
+  }
+  return Status::OK();
+}
+
+duckdb::PhysicalOperator& PlanRowIdTap(duckdb::PhysicalPlanGenerator& planner,
+                                       duckdb::PhysicalOperator& child,
+                                       std::shared_ptr<RowIdCollector> collector,
+                                       duckdb::idx_t filename_index, duckdb::idx_t row_index,
+                                       duckdb::idx_t passed_columns) {
+  duckdb::vector<LogicalType> types(child.types.begin(), child.types.begin() + passed_columns);
+  auto& tap = planner.Make<RowIdTap>(std::move(types), std::move(collector), filename_index,
+                                     row_index, child.estimated_cardinality);
+  tap.children.push_back(child);
+  return tap;
+}
 
 DmlRead ReadOfDmlPlan(duckdb::LogicalOperator& child, const delta::Schema& schema) {
   DmlRead out;

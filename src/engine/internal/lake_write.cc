@@ -65,11 +65,13 @@
 #include "duckdb/planner/expression_iterator.hpp"
 #include "duckdb/planner/operator/logical_create_table.hpp"
 #include "duckdb/planner/operator/logical_insert.hpp"
+#include "duckdb/planner/operator/logical_update.hpp"
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "engine/data_writer.h"
 #include "engine/internal/database_impl.h"
 #include "delta/literal.h"
 #include "engine/internal/errors.h"
+#include "engine/internal/lake_dml.h"
 #include "engine/internal/row_removal.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/write_plan.h"
@@ -151,12 +153,15 @@ struct WriteTarget {
   std::string operation;
   std::string operation_parameters;
   // Overwrites (design note 7).
-  enum class Overwrite { kNone, kAll, kRowsWhere, kWrittenPartitions };
+  // kRowIds: UPDATE (lake_dml.h) — the rows whose ids `row_ids` collected.
+  enum class Overwrite { kNone, kAll, kRowsWhere, kWrittenPartitions, kRowIds };
   Overwrite overwrite = Overwrite::kNone;
   std::string overwrite_predicate;                 // kRowsWhere: SQL over the columns
   // kRowsWhere: its skipping form, if any. On the heap: DuckDB's plan arena aligns operators
   // to 8 bytes and a Predicate's literals (__int128) need 16.
   std::shared_ptr<const delta::Predicate> read_predicate;
+  std::shared_ptr<RowIdCollector> row_ids;   // kRowIds
+  std::shared_ptr<const DmlRead> dml_read;   // kRowIds: what the statement read
 };
 
 // A canonical text of a file's partition tuple (typed, so that "1" and "01" of an int
@@ -220,6 +225,11 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   bool IsSource() const override { return true; }
 
   duckdb::unique_ptr<duckdb::GlobalSinkState> GetGlobalSinkState(ClientContext&) const override {
+    if (target_.row_ids) {  // a new execution: forget the ids of an earlier one
+      std::lock_guard lock(target_.row_ids->mu);
+      target_.row_ids->rows.clear();
+      target_.row_ids->count = 0;
+    }
     return duckdb::make_uniq<InsertGlobalState>();
   }
 
@@ -269,7 +279,21 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   duckdb::SinkFinalizeType Finalize(duckdb::Pipeline&, duckdb::Event&, ClientContext& context,
                                     duckdb::OperatorSinkFinalizeInput& input) const override {
     auto& state = input.global_state.Cast<InsertGlobalState>();
-    if (!skip_) OkOrThrow(Stage(context, state));
+    // An UPDATE that matched nothing commits nothing.
+    const bool nothing_updated =
+        target_.overwrite == WriteTarget::Overwrite::kRowIds && target_.row_ids->count == 0;
+    if (nothing_updated) {
+      // The scan saw the pinned snapshot only: rows an earlier statement of this transaction
+      // wrote were not candidates (design note 7), so "nothing matched" may be wrong.
+      auto& transaction = duckdb::Transaction::Get(context, catalog_).Cast<LakeWriteTransaction>();
+      if (transaction.writes().Contains(target_.location)) {
+        OkOrThrow(Status::NotSupported(StrCat("UPDATE of ", target_.display_name,
+                                              " after another write to it in the same "
+                                              "transaction"))
+                      .WithHint("COMMIT the earlier write first"));
+      }
+    }
+    if (!skip_ && !nothing_updated) OkOrThrow(Stage(context, state));
     return duckdb::SinkFinalizeType::READY;
   }
 
@@ -366,6 +390,35 @@ class LakeInsert final : public duckdb::PhysicalOperator {
               return written_keys->count(PartitionTupleKey(add, schema, partitions, mode)) > 0;
             },
             "the partitions INSERT OVERWRITE (dynamic) replaces");
+        return Status::OK();
+      }
+      case WriteTarget::Overwrite::kRowIds: {
+        LAKE_RETURN_IF_ERROR(target_.row_ids->Finish(StrCat("UPDATE ", target_.display_name)));
+        if (target_.dml_read && target_.dml_read->predicate) {
+          txn.ReadPredicate(*target_.dml_read->predicate);
+        } else {
+          txn.ReadWholeTable();
+        }
+        RowRemovalTarget removal_target;
+        removal_target.location = target_.location;
+        removal_target.snapshot = &snap;
+        removal_target.store = &pending.read.engine->store();
+        removal_target.schema = &schema_;
+        removal_target.options = options_;
+        removal_target.now_ms = now;
+        LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
+                              RemoveRows(db, removal_target, target_.row_ids->rows));
+        for (delta::RemoveFile& remove : removal.removes) {
+          LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
+        }
+        for (delta::AddFile& add : removal.adds) {
+          pending.num_output_bytes += add.size;
+          ++pending.num_files;
+          LAKE_RETURN_IF_ERROR(txn.StageAdd(std::move(add)));
+        }
+        pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
+        pending.num_removed_bytes += removal.bytes_removed;
+        pending.num_copied_rows += removal.rows_copied;
         return Status::OK();
       }
       case WriteTarget::Overwrite::kRowsWhere: {
@@ -893,6 +946,78 @@ duckdb::PhysicalOperator& PlanLakeInsert(ClientContext& context,
                    constraints, std::move(write), skip);
 }
 
+duckdb::PhysicalOperator& PlanLakeUpdate(ClientContext& context,
+                                         duckdb::PhysicalPlanGenerator& planner,
+                                         duckdb::LogicalUpdate& op, const InsertTarget& target) {
+  const std::string display = StrCat(target.table.schema, ".", target.table.name);
+  SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
+  CachedTable read = ValueOrThrow(cache.AtVersion(target.table.location, target.version));
+  std::unique_ptr<delta::Transaction> probe =
+      ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
+  const delta::Schema& schema = probe->schema();
+  WriteOptions options = ValueOrThrow(WriteOptionsFor(probe->metadata()));
+  std::vector<delta::TableConstraint> constraints = ValueOrThrow(probe->Constraints());
+  auto dml_read = std::make_shared<const DmlRead>(ReadOfDmlPlan(*op.children[0], schema));
+  auto& child = planner.CreatePlan(*op.children[0]);
+
+  // The child gives the SET values and the other columns (BindUpdateConstraints), then the
+  // two row-id columns last (DuckDB's BindRowIdColumns): order them as the table's columns.
+  const auto& table_columns = op.table.GetColumns();
+  const duckdb::idx_t n = table_columns.PhysicalColumnCount();
+  if (child.types.size() < 2 || op.columns.size() != n) {
+    ThrowStatus(Status::Internal(StrCat("UPDATE ", display, ": unexpected plan shape")));
+  }
+  duckdb::vector<duckdb::unique_ptr<duckdb::Expression>> select;
+  duckdb::vector<LogicalType> types;
+  duckdb::vector<std::string> names;
+  std::vector<ResultColumn> columns;
+  for (duckdb::idx_t i = 0; i < n; ++i) {
+    const auto& column = table_columns.GetColumn(duckdb::PhysicalIndex(i));
+    duckdb::Expression* value = nullptr;
+    for (duckdb::idx_t k = 0; k < op.columns.size(); ++k) {
+      if (op.columns[k].index == i) value = op.expressions[k].get();
+    }
+    if (value == nullptr || value->GetExpressionClass() != duckdb::ExpressionClass::BOUND_REF) {
+      ThrowStatus(Status::NotSupported(StrCat("UPDATE ", display, " SET ", column.Name(),
+                                              " = DEFAULT (lake tables have no defaults)"))
+                      .WithHint("SET it to NULL or a value"));
+    }
+    select.push_back(value->Copy());
+    types.push_back(column.Type());
+    names.push_back(column.Name());
+    columns.push_back(ResultColumn{column.Name(), ToColumnType(column.Type())});
+  }
+  const duckdb::idx_t filename_index = child.types.size() - 2;
+  const duckdb::idx_t row_index = child.types.size() - 1;
+  select.push_back(duckdb::make_uniq<duckdb::BoundReferenceExpression>(
+      child.types[filename_index], filename_index));
+  select.push_back(
+      duckdb::make_uniq<duckdb::BoundReferenceExpression>(child.types[row_index], row_index));
+  duckdb::vector<LogicalType> projected = types;
+  projected.push_back(child.types[filename_index]);
+  projected.push_back(child.types[row_index]);
+  auto& projection = planner.Make<duckdb::PhysicalProjection>(projected, std::move(select),
+                                                               child.estimated_cardinality);
+  projection.children.push_back(child);
+  auto collector = std::make_shared<RowIdCollector>();
+  auto& tap = PlanRowIdTap(planner, projection, collector, n, n + 1, n);
+
+  WriteTarget write;
+  write.display_name = display;
+  write.location = target.table.location;
+  write.read_version = target.version;
+  write.operation = "UPDATE";
+  std::vector<std::string> quoted;
+  for (const std::string& c : dml_read->conditions) quoted.push_back(JsonQuote(c));
+  write.operation_parameters =
+      StrCat("{\"predicate\":", JsonQuote(StrCat("[", StrJoin(quoted, ","), "]")), "}");
+  write.overwrite = WriteTarget::Overwrite::kRowIds;
+  write.row_ids = collector;
+  write.dml_read = dml_read;
+  return PlanWrite(context, planner, tap, op.table.catalog, names, columns, schema, options,
+                   constraints, std::move(write), /*skip=*/false);
+}
+
 duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     ClientContext& context, duckdb::PhysicalPlanGenerator& planner, duckdb::LogicalCreateTable& op,
     duckdb::PhysicalOperator& plan, std::shared_ptr<TableDirectory> directory,
@@ -985,6 +1110,14 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
   std::lock_guard lock(mu_);
   for (auto& [location, pending] : tables_) {
     if (!pending || !pending->txn) continue;
+    if (pending->operation == "UPDATE") {
+      pending->operation_metrics = StrCat(
+          "{\"numUpdatedRows\":\"", pending->num_output_rows, "\",\"numCopiedRows\":\"",
+          pending->num_copied_rows, "\",\"numAddedFiles\":\"", pending->num_files,
+          "\",\"numRemovedFiles\":\"", pending->num_removed_files, "\",\"numAddedBytes\":\"",
+          pending->num_output_bytes, "\",\"numRemovedBytes\":\"", pending->num_removed_bytes,
+          "\",\"numAddedChangeFiles\":\"0\",\"numDeletionVectorsAdded\":\"0\"}");
+    }
     pending->txn->SetOperation(
         pending->operation, pending->operation_parameters,
         !pending->operation_metrics.empty() ? pending->operation_metrics : StrCat("{\"numFiles\":\"", pending->num_files, "\",\"numOutputRows\":\"",

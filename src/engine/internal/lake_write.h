@@ -30,6 +30,7 @@
 namespace duckdb {
 class PhysicalPlanGenerator;
 class LogicalInsert;
+class LogicalUpdate;
 class LogicalCreateTable;
 class PhysicalOperator;
 }  // namespace duckdb
@@ -91,6 +92,10 @@ class LakeWrites {
     std::lock_guard lock(mu_);
     return tables_.empty();
   }
+  bool Contains(const std::string& location) const {
+    std::lock_guard lock(mu_);
+    return tables_.count(location) > 0;
+  }
   // Commits every pending write, one Delta version each, in location order; checkpoints when
   // due (a failed checkpoint is logged, never fails the commit); refreshes `cache`. Stops at
   // the first error (earlier tables stay committed: Delta has no multi-table atomicity).
@@ -127,6 +132,12 @@ duckdb::PhysicalOperator& PlanLakeInsert(duckdb::ClientContext& context,
                                          duckdb::LogicalInsert& op,
                                          duckdb::optional_ptr<duckdb::PhysicalOperator> plan,
                                          const InsertTarget& target);
+
+// Plans UPDATE of a lake table (LakeCatalog::PlanUpdate; lake_dml.h): the new full rows go
+// through the INSERT pipeline; the commit removes the updated rows copy-on-write.
+duckdb::PhysicalOperator& PlanLakeUpdate(duckdb::ClientContext& context,
+                                         duckdb::PhysicalPlanGenerator& planner,
+                                         duckdb::LogicalUpdate& op, const InsertTarget& target);
 
 // Stashes the Spark clauses (ctas_clauses.h) of the next CTAS of schema.table planned on
 // `context`; PlanLakeCreateTableAs takes them.
