@@ -9,8 +9,10 @@
 //  (2) Parallel and ordered: N workers (DuckDB's thread count) claim row groups by number,
 //      fill and prepare them independently; prepared groups are flushed strictly in number
 //      order by whichever worker holds the next one, so the file's rows are in action order
-//      whatever the timing. A worker claims group g only while g < next_flush + 2N, so at most
-//      2N groups (kRowGroupRows rows each) are in memory: that bounds the writer's memory.
+//      whatever the timing. A worker claims group g only while g < next_flush + 8N: at most N
+//      groups are being filled and encoded (their rows, ~8 MB each on the bench's table) and
+//      the others wait as encoded, compressed pages (~1 MB each), which bounds the writer's
+//      memory. The wide window keeps a worker busy while another is descheduled or slow.
 //  (3) The parsed forms are built here from lake's own parsers, not SQL: add.stats_parsed by
 //      delta::StatsStructParser (lenient like Spark's from_json: a field that does not parse
 //      is NULL, malformed stats are a NULL struct, never a failed checkpoint);
@@ -72,7 +74,7 @@ using duckdb::string_t;
 using duckdb::Vector;
 
 // Rows per Parquet row group (one prepared batch). DuckDB's default (122,880) holds ~70 MB of
-// a big checkpoint's adds per group in flight; 16,384 keeps the 2N groups of note 2 small and
+// a big checkpoint's adds per group in flight; 16,384 keeps the groups of note 2 small and
 // readers do not mind.
 constexpr idx_t kRowGroupRows = 16384;
 
@@ -783,8 +785,8 @@ class ParquetJob {
         idx_t group;
         {
           std::unique_lock<std::mutex> lock(mu_);
-          // Back-pressure: stay at most 2N groups ahead of the file (note 2).
-          cv_.wait(lock, [&] { return failed_ || next_group_ < next_flush_ + 2 * workers_; });
+          // Back-pressure: stay at most 8N groups ahead of the file (note 2).
+          cv_.wait(lock, [&] { return failed_ || next_group_ < next_flush_ + 8 * workers_; });
           if (failed_ || next_group_ >= groups_) return Status::OK();
           group = next_group_++;
         }
