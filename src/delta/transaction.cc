@@ -821,14 +821,34 @@ Result<CommitResult> Transaction::Commit() {
   CommitResult result;
   result.txn_id = txn_id_;
   Version version = read_version() + 1;
+  // The commit's bytes are written and synced once and re-published at later versions after
+  // a lost race (storage::PreparedPut); they only change with in-commit timestamps, which
+  // must exceed the winner's. commitInfo.timestamp is the first attempt's time.
+  const int64_t first_attempt_ms = NowMs();
+  std::unique_ptr<storage::PreparedPut> prepared;
+  std::string prepared_text;
   for (int attempt = 1;; ++attempt) {
-    const int64_t now = NowMs();
+    const int64_t now = ict_enabled ? NowMs() : first_attempt_ms;
     std::optional<int64_t> ict;
     if (ict_enabled) ict = previous_ts ? std::max(now, *previous_ts + 1) : now;
-    const std::string text = BuildCommit(version, now, ict);
+    std::string text = BuildCommit(version, now, ict);
     const std::string key = LogKeyFor(version);
+    if (!prepared || text != prepared_text) {
+      prepared.reset();
+      Result<std::unique_ptr<storage::PreparedPut>> made =
+          store.PreparePut(key, std::as_bytes(std::span(text.data(), text.size())));
+      if (!made.ok()) {
+        // Nothing is visible: the bytes never got a log name.
+        return Status(made.status().code(),
+                      StrCat(table, ": commit of version ", version, " (txnId ", txn_id_,
+                             ") failed before claiming it: ", made.status().message()))
+            .WithHint("nothing was committed; re-run the statement");
+      }
+      prepared = std::move(*made);
+      prepared_text = std::move(text);
+    }
     if (options_.before_commit_attempt) options_.before_commit_attempt(version);
-    Status put = store.PutIfAbsent(key, text);
+    Status put = prepared->PublishIfAbsent(key);
     if (put.ok()) {
       result.version = version;
       result.attempts = attempt;

@@ -6,7 +6,9 @@
 //      fsynced before it gets its final name, and the folder is fsynced after.
 //  (3) PutIfAbsent uses link(2), not open(O_EXCL) on the final name: O_EXCL would claim the
 //      key before the bytes are written, and a reader (or a crash) could see an empty or
-//      partial commit. link fails with EEXIST if any process holds the name.
+//      partial commit. link fails with EEXIST if any process holds the name. PreparePut
+//      keeps the synced temp file across attempts, so a commit that lost a race retries with
+//      one link(2) and, when it wins, one folder fsync: no second write + fsync.
 //  (4) Folders made for a key are fsynced into their parents, so an OK PutIfAbsent survives a
 //      power loss even when it created _delta_log/ itself.
 //  (5) ListAfter reads only the folder the prefix points into (plus matching sub-folders), and
@@ -329,6 +331,64 @@ Status LocalStore::PutIfAbsent(std::string_view key, std::span<const std::byte> 
   }
   if (err != 0) return ErrnoStatus(err, "cannot link a temp file to", path);
   return FsyncDir(dir);
+}
+
+namespace {
+
+// A synced temp file beside the keys it may be linked to (design note 3).
+class LocalPreparedPut final : public PreparedPut {
+ public:
+  LocalPreparedPut(LocalStore& store, std::string root, std::string dir, std::string tmp,
+                   std::string data)
+      : store_(store),
+        root_(std::move(root)),
+        dir_(std::move(dir)),
+        tmp_(std::move(tmp)),
+        data_(std::move(data)) {}
+  ~LocalPreparedPut() override {
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+
+  Status PublishIfAbsent(std::string_view key) override {
+    LAKE_RETURN_IF_ERROR(internal::ValidateKey(key));
+    std::string path = StrCat(root_, "/", key);
+    if (tmp_.empty() || ParentOf(path) != dir_) {
+      // Another folder (or already published): a plain PutIfAbsent.
+      return store_.PutIfAbsent(key, std::as_bytes(std::span(data_.data(), data_.size())));
+    }
+    int err = ::link(tmp_.c_str(), path.c_str()) == 0 ? 0 : errno;
+    if (err == EEXIST) return Status::AlreadyExists(StrCat(path, " already exists"));
+    if (err == EPERM || err == EOPNOTSUPP) {
+      return Status::NotSupported(StrCat("cannot create ", path, ": the file system does not ",
+                                         "support hard links (", ErrnoText(err), ")"))
+          .WithHint("lake claims commits with link(2); put the table on a local POSIX file "
+                    "system");
+    }
+    if (err != 0) return ErrnoStatus(err, "cannot link a temp file to", path);
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    return FsyncDir(dir_);
+  }
+
+ private:
+  LocalStore& store_;
+  const std::string root_;
+  const std::string dir_;
+  std::string tmp_;  // empty once published
+  const std::string data_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedPut>> LocalStore::PreparePut(std::string_view key_hint,
+                                                            std::span<const std::byte> data) {
+  LAKE_RETURN_IF_ERROR(internal::ValidateKey(key_hint));
+  std::string path = StrCat(root_, "/", key_hint);
+  std::string dir = ParentOf(path);
+  LAKE_ASSIGN_OR_RETURN(std::string tmp, WriteTemp(dir, path.substr(dir.size() + 1), data));
+  return std::unique_ptr<PreparedPut>(std::make_unique<LocalPreparedPut>(
+      *this, root_, std::move(dir), std::move(tmp),
+      std::string(reinterpret_cast<const char*>(data.data()), data.size())));
 }
 
 Result<std::vector<ObjectInfo>> LocalStore::ListAfter(std::string_view prefix,

@@ -28,6 +28,8 @@ class LocalStore final : public ObjectStore {
   Result<std::string> GetRange(std::string_view key, int64_t offset, int64_t length) override;
   Status Put(std::string_view key, std::span<const std::byte> data) override;
   Status PutIfAbsent(std::string_view key, std::span<const std::byte> data) override;
+  Result<std::unique_ptr<PreparedPut>> PreparePut(std::string_view key_hint,
+                                                  std::span<const std::byte> data) override;
   Result<std::vector<ObjectInfo>> ListAfter(std::string_view prefix,
                                             std::string_view start) override;
   Status Delete(std::string_view key) override;
@@ -38,6 +40,7 @@ class LocalStore final : public ObjectStore {
   const std::string& root() const { return root_; }
   using ObjectStore::Put;
   using ObjectStore::PutIfAbsent;
+  using ObjectStore::PreparePut;
 
  private:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}

@@ -115,4 +115,25 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(std::string_view uri) {
   return std::unique_ptr<ObjectStore>(std::move(store));
 }
 
+namespace {
+
+// The default PreparedPut: PutIfAbsent with the kept bytes on each publish.
+class BufferedPut final : public PreparedPut {
+ public:
+  BufferedPut(ObjectStore& store, std::string data) : store_(store), data_(std::move(data)) {}
+  Status PublishIfAbsent(std::string_view key) override { return store_.PutIfAbsent(key, data_); }
+
+ private:
+  ObjectStore& store_;
+  std::string data_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<PreparedPut>> ObjectStore::PreparePut(std::string_view,
+                                                             std::span<const std::byte> data) {
+  return std::unique_ptr<PreparedPut>(std::make_unique<BufferedPut>(
+      *this, std::string(reinterpret_cast<const char*>(data.data()), data.size())));
+}
+
 }  // namespace lake::storage

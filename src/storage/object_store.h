@@ -27,6 +27,17 @@ struct ObjectInfo {
   int64_t mtime_ms = 0;    // last modification, ms since the Unix epoch
 };
 
+// A payload made durable once and then published under candidate keys until one is absent:
+// a commit retried at later versions writes and syncs its bytes once, and each retry only
+// claims a name (ObjectStore::PreparePut).
+class PreparedPut {
+ public:
+  virtual ~PreparedPut() = default;
+  // As ObjectStore::PutIfAbsent(key, <the prepared bytes>): kAlreadyExists leaves the payload
+  // prepared for another key; OK publishes it (durably) and ends its use.
+  virtual Status PublishIfAbsent(std::string_view key) = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -60,12 +71,22 @@ class ObjectStore {
   // engine can open the file itself; nullopt for remote or in-memory stores.
   virtual std::optional<std::string> LocalPath(std::string_view key) const { return std::nullopt; }
 
+  // Prepares `data` for PublishIfAbsent under keys in the folder of `key_hint`. The default
+  // keeps the bytes and calls PutIfAbsent on each publish; a local store writes and syncs a
+  // hidden temp file once and links it (errors: as Put, nothing becomes visible).
+  virtual Result<std::unique_ptr<PreparedPut>> PreparePut(std::string_view key_hint,
+                                                          std::span<const std::byte> data);
+
   // Convenience overloads.
   Status Put(std::string_view key, std::string_view data) {
     return Put(key, std::as_bytes(std::span(data.data(), data.size())));
   }
   Status PutIfAbsent(std::string_view key, std::string_view data) {
     return PutIfAbsent(key, std::as_bytes(std::span(data.data(), data.size())));
+  }
+  Result<std::unique_ptr<PreparedPut>> PreparePut(std::string_view key_hint,
+                                                  std::string_view data) {
+    return PreparePut(key_hint, std::as_bytes(std::span(data.data(), data.size())));
   }
 };
 

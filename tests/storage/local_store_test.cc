@@ -73,6 +73,36 @@ TEST(LocalStore, KeysAreFilesUnderTheRoot) {
                                                "a", "a/b.parquet"}));
 }
 
+TEST(LocalStore, APreparedPutIsWrittenOnceAndLinkedUnderTheFirstFreeName) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(auto store, LocalStore::Open(dir.path()));
+  ASSERT_OK(store->PutIfAbsent("_delta_log/00000000000000000001.json", "winner\n"));
+  ASSERT_OK_AND_ASSIGN(auto prepared,
+                       store->PreparePut("_delta_log/00000000000000000001.json", "ours\n"));
+  // One hidden temp file holds the bytes until a publish wins.
+  EXPECT_EQ(Tree(dir.path()).size(), 3u);  // _delta_log, 1.json, the temp file
+  EXPECT_EQ(prepared->PublishIfAbsent("_delta_log/00000000000000000001.json").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(ReadFile(dir.path() + "/_delta_log/00000000000000000001.json"), "winner\n");
+  ASSERT_OK(prepared->PublishIfAbsent("_delta_log/00000000000000000002.json"));
+  EXPECT_EQ(ReadFile(dir.path() + "/_delta_log/00000000000000000002.json"), "ours\n");
+  // Published: the temp name is gone; the object outlives the prepared put.
+  EXPECT_EQ(Tree(dir.path()),
+            (std::set<std::string>{"_delta_log", "_delta_log/00000000000000000001.json",
+                                   "_delta_log/00000000000000000002.json"}));
+  prepared.reset();
+  EXPECT_EQ(ReadFile(dir.path() + "/_delta_log/00000000000000000002.json"), "ours\n");
+  // Dropped without a publish: nothing is left behind.
+  ASSERT_OK_AND_ASSIGN(auto unused,
+                       store->PreparePut("_delta_log/00000000000000000003.json", "never\n"));
+  unused.reset();
+  EXPECT_EQ(Tree(dir.path()).size(), 3u);
+  // Another folder than the hint's still works (a plain PutIfAbsent).
+  ASSERT_OK_AND_ASSIGN(auto elsewhere, store->PreparePut("_delta_log/x.json", "e\n"));
+  ASSERT_OK(elsewhere->PublishIfAbsent("other/y.json"));
+  EXPECT_EQ(ReadFile(dir.path() + "/other/y.json"), "e\n");
+}
+
 TEST(LocalStore, ReadsFilesOtherWritersPut) {
   testing::TempDir dir;
   WriteFile(dir.path() + "/_delta_log/00000000000000000000.json", "commit zero");

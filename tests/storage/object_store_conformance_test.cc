@@ -101,6 +101,20 @@ TEST_P(ObjectStoreConformance, PutThenGetReturnsTheSameBytes) {
   EXPECT_EQ(empty, "");
 }
 
+TEST_P(ObjectStoreConformance, APreparedPutPublishesUnderTheFirstAbsentKey) {
+  ObjectStore& store = this->store();
+  ASSERT_OK(store.PutIfAbsent("_delta_log/00000000000000000005.json", "theirs"));
+  ASSERT_OK_AND_ASSIGN(auto prepared,
+                       store.PreparePut("_delta_log/00000000000000000005.json", "mine"));
+  EXPECT_EQ(prepared->PublishIfAbsent("_delta_log/00000000000000000005.json").code(),
+            StatusCode::kAlreadyExists);
+  ASSERT_OK(prepared->PublishIfAbsent("_delta_log/00000000000000000006.json"));
+  ASSERT_OK_AND_ASSIGN(std::string five, store.Get("_delta_log/00000000000000000005.json"));
+  ASSERT_OK_AND_ASSIGN(std::string six, store.Get("_delta_log/00000000000000000006.json"));
+  EXPECT_EQ(five, "theirs");
+  EXPECT_EQ(six, "mine");
+}
+
 TEST_P(ObjectStoreConformance, PutOverwritesAnExistingObject) {
   ASSERT_OK(store().Put("k", "first version"));
   ASSERT_OK(store().Put("k", "two"));
