@@ -52,6 +52,7 @@
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
 #include "engine/internal/sql_rewrite.h"
+#include "engine/internal/table_changes.h"
 
 namespace lake::engine::internal {
 namespace {
@@ -394,6 +395,7 @@ void RegisterLakeSql(duckdb::DatabaseInstance& db) {
   RegisterInspectFunctions(db);
   RegisterRestoreVacuum(db);
   RegisterMaintenance(db);
+  RegisterTableChanges(db);
 }
 
 }  // namespace lake::engine::internal
