@@ -1,7 +1,9 @@
 // Crash safety of the SQL write path (issue #3 §5, STYLE.md §9 "Fault injection"): for every
 // storage call N of INSERT INTO (unpartitioned, partitioned), INSERT OVERWRITE (whole table,
-// one partition), CREATE TABLE, CREATE TABLE AS SELECT and a commit that writes a checkpoint, the call fails once, or the writer "crashes"
-// before or after it; the table is then read by a fresh Lakehouse without faults.
+// one partition), CREATE TABLE, CREATE TABLE AS SELECT, a commit that writes a checkpoint, DELETE
+// (part of a file; a whole partition), UPDATE (two files; moving rows to another partition) and
+// OPTIMIZE (bin-packing; ZORDER BY), the call fails once, or the writer "crashes" before or
+// after it; the table is then read by a fresh Lakehouse without faults.
 //
 // Method (after leveldb db/fault_injection_test.cc):
 //  (1) The scenario's setup runs once in a lake home; the home is kept as a template, copied
@@ -13,7 +15,8 @@
 //  (3) For every mode and every N in 1..C the statement runs again with the fault at call N.
 //      Then, with no faults:
 //      - the table reads exactly the rows before or the rows after the statement, never
-//        something in between; a statement that succeeded reads the rows after;
+//        something in between, and which one the log says (a new commit or not: OPTIMIZE
+//        changes no row); a statement that succeeded reads the rows after;
 //      - a statement that failed but whose commit landed (only a crash after the commit's
 //        PutIfAbsent can do that) says so: its hint warns the commit may have been written;
 //        any other failure names the injected I/O error and the table stays as it was;
@@ -79,6 +82,7 @@ struct Scenario {
   std::vector<std::string> before;
   std::vector<std::string> after;
   bool checkpoints = false;        // the statement's commit is a checkpoint version
+  int64_t live_files_after = -1;   // if >= 0: live data files once the statement landed
 };
 
 void PrintTo(const Scenario& scenario, std::ostream* os) { *os << scenario.name; }
@@ -148,6 +152,71 @@ std::vector<Scenario> Scenarios() {
        {"1|a"},
        {"1|a", "2|b"},
        /*checkpoints=*/true},
+      // Issue #4 §4: DML and OPTIMIZE. Copy-on-write: id 2 shares its file with 1 and 3, so
+      // the file is removed and 1 and 3 are copied into a new one; the second file stays.
+      {"DeletePartOfFile",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')", "INSERT INTO t VALUES (4, 'd')"},
+       "DELETE FROM t WHERE id = 2",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|c", "4|d"},
+       {"1|a", "3|c", "4|d"}},
+      // A predicate on the partition column only: removes without writing any data file.
+      {"DeleteWholePartition",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA PARTITIONED BY (s)",
+        "INSERT INTO t VALUES (1, 'x'), (2, 'y')", "INSERT INTO t VALUES (3, 'x')"},
+       "DELETE FROM t WHERE s = 'x'",
+       query_ids,
+       true,
+       {"1|x", "2|y", "3|x"},
+       {"2|y"}},
+      // Ids 2 and 3 sit in two different files, each with a row that is copied unchanged.
+      {"UpdateTwoFiles",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b')", "INSERT INTO t VALUES (3, 'c'), (4, 'd')"},
+       "UPDATE t SET s = 'u' WHERE id IN (2, 3)",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|c", "4|d"},
+       {"1|a", "2|u", "3|u", "4|d"}},
+      // Id 1 moves from partition x to partition y: x's file is rewritten without it and y
+      // gets a new file.
+      {"UpdateMovesPartition",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA PARTITIONED BY (s)",
+        "INSERT INTO t VALUES (1, 'x'), (2, 'x'), (3, 'y')"},
+       "UPDATE t SET s = 'y' WHERE id = 1",
+       query_ids,
+       true,
+       {"1|x", "2|x", "3|y"},
+       {"1|y", "2|x", "3|y"}},
+      // OPTIMIZE changes no row: whether it landed is told by the log (a new commit), and
+      // then the three small files must have become one.
+      {"OptimizeSmallFiles",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA", "INSERT INTO t VALUES (1, 'a')",
+        "INSERT INTO t VALUES (2, 'b'), (3, NULL)", "INSERT INTO t VALUES (4, 'd')"},
+       "OPTIMIZE t",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|NULL", "4|d"},
+       {"1|a", "2|b", "3|NULL", "4|d"},
+       /*checkpoints=*/false,
+       /*live_files_after=*/1},
+      // ZORDER BY rewrites every file of the table, here into two files: it cuts the sorted
+      // rows into ceil(input bytes / delta.targetFileSize) files, and the three inputs are
+      // about 300 bytes each, so a 600-byte target makes two.
+      {"OptimizeZOrder",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA "
+        "TBLPROPERTIES ('delta.targetFileSize' = '600')",
+        "INSERT INTO t VALUES (4, 'a'), (1, 'z')", "INSERT INTO t VALUES (3, 'b'), (2, 'y')",
+        "INSERT INTO t VALUES (5, 'c')"},
+       "OPTIMIZE t ZORDER BY (id, s)",
+       query_ids,
+       true,
+       {"1|z", "2|y", "3|b", "4|a", "5|c"},
+       {"1|z", "2|y", "3|b", "4|a", "5|c"},
+       /*checkpoints=*/false,
+       /*live_files_after=*/2},
   };
 }
 
@@ -322,7 +391,10 @@ class SqlWriteFault : public ::testing::TestWithParam<Scenario> {
       ASSERT_TRUE(fs::exists(table_ / "_delta_log" / "00000000000000000002.checkpoint.parquet"))
           << "the clean run was to write a checkpoint at version 2";
     }
-    template_files_ = DataFilesOnDisk(template_ / fs::relative(table_, home_));
+    const fs::path template_table = template_ / fs::relative(table_, home_);
+    template_files_ = DataFilesOnDisk(template_table);
+    template_commits_ =
+        fs::exists(template_table / "_delta_log") ? ReplayCommits(template_table).commits : 0;
     CheckAfterRun(clean, Mode::kCrash, "clean run");
   }
 
@@ -349,8 +421,14 @@ class SqlWriteFault : public ::testing::TestWithParam<Scenario> {
       state = has_log ? State::kUnnamedTable : State::kBefore;
     } else {
       for (const auto& row : read->rows) rows.push_back(std::get<std::string>(row[0].v));
-      if (sc.exists_before && rows == sc.before) {
-        state = State::kBefore;
+      if (sc.exists_before) {
+        // The log tells whether the statement landed (one commit more than the template), so
+        // a statement that changes no row (OPTIMIZE) is judged as strictly as one that does.
+        const bool landed = ReplayCommits(table_).commits > template_commits_;
+        ASSERT_EQ(rows, landed ? sc.after : sc.before)
+            << label << ": the statement " << (landed ? "committed" : "did not commit")
+            << " but the table reads otherwise; status " << status;
+        state = landed ? State::kAfter : State::kBefore;
       } else {
         ASSERT_EQ(rows, sc.after) << label << ": the table reads neither the rows before ("
                                   << JoinLines(sc.before) << ") nor after; status " << status;
@@ -385,6 +463,10 @@ class SqlWriteFault : public ::testing::TestWithParam<Scenario> {
       NamedFiles files = ReplayCommits(table_);
       for (const std::string& path : files.added) {
         EXPECT_TRUE(fs::exists(table_ / path)) << label << ": the log names missing " << path;
+      }
+      if (state == State::kAfter && sc.live_files_after >= 0) {
+        EXPECT_EQ(static_cast<int64_t>(files.live.size()), sc.live_files_after)
+            << label << ": live data files once the statement landed";
       }
       if (state == State::kAfter) {
         std::vector<std::string> quoted;
@@ -442,6 +524,7 @@ class SqlWriteFault : public ::testing::TestWithParam<Scenario> {
   fs::path template_;
   fs::path table_;
   std::set<std::string> template_files_;
+  int64_t template_commits_ = 0;  // JSON commits of the table before the statement
 };
 
 TEST_P(SqlWriteFault, EveryFailedStorageCallLeavesTheOldOrTheNewVersion) {
