@@ -210,10 +210,15 @@ class Runner {
 
   const Options& options() const { return options_; }
 
+  // Prepares one side's run outside the measurement (e.g. a fresh copy of a table that the
+  // measured statement rewrites); is_lake says which side runs next.
+  using Prepare = std::function<Status(bool is_lake)>;
+
   // Measures one workload pair (see the file comment). Returns false (and records a failure)
-  // when a side errors or the answers differ; the ratio is then not printed.
+  // when a side errors or the answers differ; the ratio is then not printed. `prepare`, if
+  // set, runs untimed before every run of either side.
   bool Pair(const std::string& name, double target, const Workload& baseline, const Workload& lake,
-            const std::string& note = "") {
+            const std::string& note = "", const Prepare& prepare = nullptr) {
     std::vector<double> base_wall, base_cpu, lake_wall, lake_cpu, ratios;
     std::string base_answer, lake_answer;
     for (int i = 0; i <= options_.runs; ++i) {  // i == 0 is the dropped warm-up pair
@@ -223,6 +228,13 @@ class Runner {
         const bool is_lake = (side == 0) == lake_first;
         std::string answer;
         double wall = 0, cpu = 0;
+        if (prepare) {
+          Status prepared = prepare(is_lake);
+          if (!prepared.ok()) {
+            return Fail(name, std::string("preparing the ") + (is_lake ? "lake" : "baseline") +
+                                  " run failed: " + prepared.ToString());
+          }
+        }
         if (!Run(is_lake ? lake : baseline, &answer, &wall, &cpu, name, is_lake)) return false;
         std::string& want = is_lake ? lake_answer : base_answer;
         if (i == 0 && want.empty()) want = answer;
