@@ -83,12 +83,23 @@ TEST_F(TableChangesTest, CommitTimestampIsTheCommitFilesModificationTime) {
   Exec("CREATE TABLE t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf) + " LOCATION '" +
        loc + "'");
   Exec("INSERT INTO t VALUES (1, 'a')");
-  Exec("INSERT INTO t VALUES (2, 'b')");
-  for (int version : {1, 2}) {
-    EXPECT_EQ(One("SELECT DISTINCT epoch_ms(_commit_timestamp) FROM table_changes('t', " +
-                  std::to_string(version) + ", " + std::to_string(version) + ")"),
-              std::to_string(CommitMtimeMs(loc, version)));
-  }
+  // 2024-01-02 03:04:05.678 UTC = 1704164645678 ms: far from the commitInfo.timestamp lake
+  // wrote, so reading that instead of the file's time shows.
+  fs::last_write_time(fs::path(loc) / "_delta_log" / "00000000000000000001.json",
+                      std::chrono::file_clock::from_sys(std::chrono::sys_time<std::chrono::milliseconds>(
+                          std::chrono::milliseconds(1704164645678))));
+  EXPECT_EQ(One("SELECT DISTINCT strftime(_commit_timestamp AT TIME ZONE 'UTC', "
+                "'%Y-%m-%d %H:%M:%S.%g') FROM table_changes('t', 1, 1)"),
+            "2024-01-02 03:04:05.678");
+}
+
+TEST_F(TableChangesTest, CommitTimestampIsTheInCommitTimestampWhenThereIsOne) {
+  // delta-rs/cdc_ict_table (read only): commit 1's commitInfo has
+  // "inCommitTimestamp":1683874206883 = 2023-05-12 06:50:06.883 UTC.
+  const std::string dir = std::string(LAKE_CONFORMANCE_DIR) + "/delta-rs/cdc_ict_table";
+  EXPECT_EQ(One("SELECT DISTINCT epoch_ms(_commit_timestamp) FROM table_changes_by_path('" + dir +
+                "', 1, 1)"),
+            "1683874206883");
 }
 
 TEST_F(TableChangesTest, TimestampBoundsPickTheFirstCommitAtOrAfterAndTheLastAtOrBefore) {
