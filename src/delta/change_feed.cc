@@ -42,6 +42,7 @@ CommitChanges ChangesOf(Version version, int64_t timestamp_ms, ActionBatch&& bat
   CommitChanges changes;
   changes.version = version;
   changes.timestamp_ms = timestamp_ms;
+  for (const RemoveFile& remove : batch.removes) changes.removed_paths.push_back(remove.path);
   if (!batch.cdcs.empty()) {
     // PROTOCOL.md "Change Data Files": when a commit has cdc files, they are the complete
     // change record of that commit; its adds and removes must not be read as changes.

@@ -46,6 +46,10 @@ struct CommitChanges {
   std::vector<AddFile> inserted;     // rows live in this version's snapshot are inserts
   std::vector<RemoveFile> deleted;   // rows live in version-1's snapshot are deletes
   std::vector<DvUpdate> dv_updates;
+  // Every path this commit removes, whatever its dataChange and whether or not the commit has
+  // cdc files: where a file stops being live (a reader may read an added file at any version
+  // before that, change_feed.h users such as table_changes.cc rely on it).
+  std::vector<std::string> removed_paths;
 
   bool empty() const {
     return cdc_files.empty() && inserted.empty() && deleted.empty() && dv_updates.empty();

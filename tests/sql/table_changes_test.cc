@@ -78,6 +78,19 @@ TEST_F(TableChangesTest, InsertsAndOverwritesBecomeInsertAndDeleteRows) {
                           "_commit_timestamp TIMESTAMP WITH TIME ZONE"));
 }
 
+TEST_F(TableChangesTest, AFileReaddedByRestoreIsInsertedAgain) {
+  const std::string loc = Location("t");
+  Exec("CREATE TABLE t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf) + " LOCATION '" +
+       loc + "'");
+  Exec("INSERT INTO t VALUES (1, 'a')");            // v1: file A
+  Exec("INSERT OVERWRITE TABLE t SELECT 9, 'z'");   // v2: removes A, adds B
+  Exec("RESTORE TABLE t TO VERSION AS OF 1");       // v3: re-adds A, removes B
+  // A is added twice in the range: each add is an insert at its own version.
+  EXPECT_THAT(Changes("table_changes('t', 0)"),
+              ElementsAre("1|a|insert|1", "1|a|delete|2", "9|z|insert|2", "9|z|delete|3",
+                          "1|a|insert|3"));
+}
+
 TEST_F(TableChangesTest, CommitTimestampIsTheCommitFilesModificationTime) {
   const std::string loc = Location("t");
   Exec("CREATE TABLE t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf) + " LOCATION '" +

@@ -16,9 +16,13 @@
 //      column names (they are written like data files), partition columns as constants
 //      from the cdc action, every value cast to delta_scan's type of its column so the branches
 //      of the union agree. _change_type comes from the file as written.
-//  (5) Each snapshot a branch names comes from the database's SnapshotCache, so a range of n
-//      versions loads up to n snapshots (pinned versions are cached; refreshes replay only
-//      the commits in between when the cache holds an earlier one).
+//  (5) Each snapshot a branch names comes from the database's SnapshotCache, so every
+//      distinct version a branch reads costs a snapshot load and a bind. Hence added files
+//      without a DV are read at the last version of the range where they are still live as
+//      added (the end, or the version before the commit that removes them, which the delete
+//      branch reads anyway): one scan per such version, each row tagged with its commit by
+//      a join on `filename`. A file's rows are the same in every snapshot where it is live
+//      without a DV.
 #include "engine/internal/table_changes.h"
 
 #include <algorithm>
@@ -134,6 +138,36 @@ class QueryBuilder {
     branches_.push_back(StrCat("SELECT ", DataColumns(), ", ",
                                ChangeColumns(QuoteString(change_type), commit), " FROM ",
                                Scan(read_version, paths)));
+  }
+
+  // Whole added files live, without a DV, at `end_version`: one scan of that snapshot for all
+  // of them, each row tagged with its file's commit through a join on the scan's
+  // `filename` (design note 5). `files`: (local path as delta_scan names it, log path,
+  // version, timestamp ms); a path added twice in the range appears twice and yields its rows
+  // once per add, as reading each add on its own would.
+  struct LiveAdd {
+    std::string local_path;
+    std::string log_path;
+    delta::Version version;
+    int64_t timestamp_ms;
+  };
+  void LiveInserts(delta::Version end_version, const std::vector<LiveAdd>& files) {
+    if (files.empty()) return;
+    std::vector<std::string> paths;
+    std::string values;
+    for (const LiveAdd& f : files) {
+      paths.push_back(f.log_path);
+      if (!values.empty()) values += ", ";
+      values += StrCat("(", QuoteString(f.local_path), ", CAST(", f.version, " AS BIGINT), ",
+                       TimestampLiteral(f.timestamp_ms), ")");
+    }
+    std::sort(paths.begin(), paths.end());
+    paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+    branches_.push_back(StrCat("SELECT ", DataColumns("a"),
+                               ", 'insert' AS _change_type, m.v AS _commit_version, m.ts AS "
+                               "_commit_timestamp FROM ",
+                               Scan(end_version, paths), " AS a JOIN (VALUES ", values,
+                               ") AS m(f, v, ts) ON a.filename = m.f"));
   }
 
   // Rows of `path` live at `from` but not at `to` (design note 3).
@@ -347,6 +381,20 @@ Result<std::string> ChangeFeedQuery(const std::string& table_uri,
     }
     columns.push_back(std::move(column));
   }
+  // Versions in the range where each path stops being live as added (removed with or without
+  // dataChange, or its DV changed: every such commit has a remove), ascending: an add without a DV at v reads the same rows at any version up to the
+  // first of these after v, minus one (design note 5).
+  std::map<std::string, std::vector<delta::Version>> touched;
+  for (const delta::CommitChanges& commit : commits) {
+    for (const std::string& path : commit.removed_paths) touched[path].push_back(commit.version);
+  }
+  bool can_join_on_filename = true;  // a data column `filename` would hide the scan's
+  for (const Column& c : columns) {
+    if (ToLower(c.field->name) == "filename") can_join_on_filename = false;
+  }
+  const delta::Version end_version =
+      commits.empty() ? schema_snapshot.version() : commits.back().version;
+  std::map<delta::Version, std::vector<QueryBuilder::LiveAdd>> grouped_inserts;
   QueryBuilder builder(table_uri, schema_snapshot, store, std::move(columns));
   for (const delta::CommitChanges& commit : commits) {
     if (!commit.cdc_files.empty()) {
@@ -354,7 +402,21 @@ Result<std::string> ChangeFeedQuery(const std::string& table_uri,
       continue;
     }
     std::vector<std::string> inserted, deleted;
-    for (const delta::AddFile& add : commit.inserted) inserted.push_back(add.path);
+    for (const delta::AddFile& add : commit.inserted) {
+      if (!can_join_on_filename || add.deletion_vector) {
+        inserted.push_back(add.path);
+        continue;
+      }
+      delta::Version read_at = end_version;
+      auto t = touched.find(add.path);
+      if (t != touched.end()) {
+        auto next = std::upper_bound(t->second.begin(), t->second.end(), commit.version);
+        if (next != t->second.end()) read_at = *next - 1;
+      }
+      LAKE_ASSIGN_OR_RETURN(std::string local, LocalDataFilePath(schema_snapshot, store, add));
+      grouped_inserts[read_at].push_back(
+          {std::move(local), add.path, commit.version, commit.timestamp_ms});
+    }
     for (const delta::RemoveFile& remove : commit.deleted) deleted.push_back(remove.path);
     builder.AddFiles(commit, inserted, commit.version, "insert");
     if (!deleted.empty() && commit.version == 0) {
@@ -371,6 +433,7 @@ Result<std::string> ChangeFeedQuery(const std::string& table_uri,
                            "insert");
     }
   }
+  for (const auto& [read_at, files] : grouped_inserts) builder.LiveInserts(read_at, files);
   return builder.Finish();
 }
 
