@@ -211,6 +211,17 @@ TEST_F(TableChangesTest, BadRangesAndNamesAreRefused) {
   EXPECT_THAT(not_ts.status().message(), HasSubstr("is not a timestamp"));
 }
 
+TEST_F(TableChangesTest, QualifiedNamesResolveThroughTheCatalog) {
+  Exec("CREATE SCHEMA s");
+  Exec("CREATE TABLE s.t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf));
+  Exec("INSERT INTO s.t VALUES (4, 'd')");
+  EXPECT_THAT(Changes("table_changes('s.t', 1)"), ElementsAre("4|d|insert|1"));
+  EXPECT_THAT(Changes("table_changes('lake.s.t', 1)"), ElementsAre("4|d|insert|1"));
+  auto missing = Query("SELECT * FROM table_changes('s.nope', 0)");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status();
+}
+
 TEST_F(TableChangesTest, ColumnMappedTableReturnsLogicalNames) {
   const std::string loc = Location("cm");
   Exec("CREATE TABLE cm (id BIGINT, v STRING) USING DELTA TBLPROPERTIES "
