@@ -211,6 +211,22 @@ TEST_F(TableChangesTest, BadRangesAndNamesAreRefused) {
   EXPECT_THAT(not_ts.status().message(), HasSubstr("is not a timestamp"));
 }
 
+TEST_F(TableChangesTest, ARangeAcrossASchemaChangeIsRefusedEachSideReads) {
+  const std::string loc = Location("t");
+  Exec("CREATE TABLE t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf) + " LOCATION '" +
+       loc + "'");
+  Exec("INSERT INTO t VALUES (1, 'a')");          // v1
+  Exec("ALTER TABLE t ADD COLUMNS (note STRING)");  // v2
+  Exec("INSERT INTO t VALUES (2, 'b', 'n')");     // v3
+  auto across = Query("SELECT * FROM table_changes('t', 1)");
+  ASSERT_FALSE(across.ok());
+  EXPECT_EQ(across.status().code(), StatusCode::kNotSupported) << across.status();
+  EXPECT_THAT(across.status().message(), HasSubstr("schema or partitioning changes at version 2"));
+  EXPECT_THAT(Changes("table_changes('t', 1, 1)"), ElementsAre("1|a|insert|1"));
+  EXPECT_THAT(Rows("SELECT id, v, note, _change_type FROM table_changes('t', 2)"),
+              ElementsAre("2|b|n|insert"));
+}
+
 TEST_F(TableChangesTest, QualifiedNamesResolveThroughTheCatalog) {
   Exec("CREATE SCHEMA s");
   Exec("CREATE TABLE s.t (id BIGINT, v STRING) USING DELTA " + std::string(kCdf));
