@@ -539,4 +539,20 @@ bool FileSkipper::MayMatch(const AddFile& file, const Predicate& predicate) cons
   return evaluator.MayMatch(predicate);
 }
 
+std::optional<int64_t> StatsNumRecords(const std::optional<std::string>& stats) {
+  if (!stats) return std::nullopt;
+  size_t pos = stats->find("\"numRecords\"");
+  if (pos == std::string::npos) return std::nullopt;
+  pos = stats->find(':', pos);
+  if (pos == std::string::npos) return std::nullopt;
+  ++pos;
+  while (pos < stats->size() && (*stats)[pos] == ' ') ++pos;
+  size_t end = pos;
+  while (end < stats->size() &&
+         (std::isdigit(static_cast<unsigned char>((*stats)[end])) || (*stats)[end] == '-')) {
+    ++end;
+  }
+  return ParseInt64(std::string_view(*stats).substr(pos, end - pos));
+}
+
 }  // namespace lake::delta

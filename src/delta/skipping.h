@@ -38,6 +38,10 @@ struct FileStats {
   std::vector<std::pair<std::string, int64_t>> null_count;
 };
 
+// Returns numRecords of an add's stats JSON (a cheap scan for the key, no full parse), or
+// nullopt when there are no stats or no such key.
+std::optional<int64_t> StatsNumRecords(const std::optional<std::string>& stats);
+
 // Parses an add's stats JSON for the top-level primitive columns of `schema` (keys in the JSON
 // are physical names under column mapping `mode`). Malformed stats give an empty FileStats
 // (unknown), never an error: bad stats must not make a table unreadable.

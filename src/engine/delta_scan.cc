@@ -567,21 +567,6 @@ std::optional<delta::Predicate> TranslateExpression(const duckdb::Expression& ex
 // ---------------------------------------------------------------------------------------------
 // The bound table: immutable, shared by every copy of the file list.
 
-std::optional<int64_t> NumRecords(const std::optional<std::string>& stats) {
-  if (!stats) return std::nullopt;
-  size_t pos = stats->find("\"numRecords\"");
-  if (pos == std::string::npos) return std::nullopt;
-  pos = stats->find(':', pos);
-  if (pos == std::string::npos) return std::nullopt;
-  ++pos;
-  while (pos < stats->size() && (*stats)[pos] == ' ') ++pos;
-  size_t end = pos;
-  while (end < stats->size() &&
-         (std::isdigit(static_cast<unsigned char>((*stats)[end])) || (*stats)[end] == '-')) {
-    ++end;
-  }
-  return ParseInt64(std::string_view(*stats).substr(pos, end - pos));
-}
 
 struct BoundTable {
   std::shared_ptr<delta::Engine> engine;  // shared with the snapshot cache
@@ -603,7 +588,7 @@ struct BoundTable {
       const auto& files = snapshot->files();
       live_records_.reserve(files.size());
       for (const delta::AddFile& add : files) {
-        std::optional<int64_t> n = NumRecords(add.stats);
+        std::optional<int64_t> n = delta::StatsNumRecords(add.stats);
         int64_t deleted = add.deletion_vector ? add.deletion_vector->cardinality : 0;
         live_records_.push_back(n ? std::max<int64_t>(*n - deleted, 0) : -1);
       }

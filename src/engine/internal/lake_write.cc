@@ -352,6 +352,34 @@ class LakeInsert final : public duckdb::PhysicalOperator {
     return pending;
   }
 
+  // Where row_removal.h reads and writes for this target.
+  RowRemovalTarget RemovalTarget(PendingTableWrite& pending, int64_t now_ms) const {
+    RowRemovalTarget t;
+    t.location = target_.location;
+    t.snapshot = pending.read.snapshot.get();
+    t.store = &pending.read.engine->store();
+    t.schema = &schema_;
+    t.options = options_;
+    t.now_ms = now_ms;
+    return t;
+  }
+
+  // Stages a planned row removal: its removes, and the rewritten rows' adds.
+  static Status StageRemoval(PendingTableWrite& pending, RowRemoval removal) {
+    for (delta::RemoveFile& remove : removal.removes) {
+      LAKE_RETURN_IF_ERROR(pending.txn->StageRemove(std::move(remove)));
+    }
+    for (delta::AddFile& add : removal.adds) {
+      pending.num_output_bytes += add.size;
+      ++pending.num_files;
+      LAKE_RETURN_IF_ERROR(pending.txn->StageAdd(std::move(add)));
+    }
+    pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
+    pending.num_removed_bytes += removal.bytes_removed;
+    pending.num_copied_rows += removal.rows_copied;
+    return Status::OK();
+  }
+
   // Stages the removes of an overwrite (design note 7).
   Status StageOverwrite(duckdb::DatabaseInstance& db, PendingTableWrite& pending,
                         const std::vector<delta::AddFile>& written) const {
@@ -399,27 +427,9 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         } else {
           txn.ReadWholeTable();
         }
-        RowRemovalTarget removal_target;
-        removal_target.location = target_.location;
-        removal_target.snapshot = &snap;
-        removal_target.store = &pending.read.engine->store();
-        removal_target.schema = &schema_;
-        removal_target.options = options_;
-        removal_target.now_ms = now;
         LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
-                              RemoveRows(db, removal_target, target_.row_ids->rows));
-        for (delta::RemoveFile& remove : removal.removes) {
-          LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
-        }
-        for (delta::AddFile& add : removal.adds) {
-          pending.num_output_bytes += add.size;
-          ++pending.num_files;
-          LAKE_RETURN_IF_ERROR(txn.StageAdd(std::move(add)));
-        }
-        pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
-        pending.num_removed_bytes += removal.bytes_removed;
-        pending.num_copied_rows += removal.rows_copied;
-        return Status::OK();
+                              RemoveRows(db, RemovalTarget(pending, now), target_.row_ids->rows));
+        return StageRemoval(pending, std::move(removal));
       }
       case WriteTarget::Overwrite::kRowsWhere: {
         if (target_.read_predicate) {
@@ -427,15 +437,9 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         } else {
           txn.ReadWholeTable();
         }
-        RowRemovalTarget removal_target;
-        removal_target.location = target_.location;
-        removal_target.snapshot = &snap;
-        removal_target.store = &pending.read.engine->store();
-        removal_target.schema = &schema_;
-        removal_target.options = options_;
-        removal_target.now_ms = now;
-        LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
-                              RemoveRowsWhere(db, removal_target, target_.overwrite_predicate));
+        LAKE_ASSIGN_OR_RETURN(
+            RowRemoval removal,
+            RemoveRowsWhere(db, RemovalTarget(pending, now), target_.overwrite_predicate));
         auto cdf = snap.metadata().configuration.find("delta.enableChangeDataFeed");
         if (removal.files_rewritten > 0 && cdf != snap.metadata().configuration.end() &&
             ToLower(cdf->second) == "true") {
@@ -449,20 +453,9 @@ class LakeInsert final : public duckdb::PhysicalOperator {
               .WithHint("use a predicate on partition columns (whole files are replaced), or "
                         "disable delta.enableChangeDataFeed");
         }
-        for (delta::RemoveFile& remove : removal.removes) {
-          LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
-        }
-        for (delta::AddFile& add : removal.adds) {
-          pending.num_output_bytes += add.size;
-          ++pending.num_files;
-          LAKE_RETURN_IF_ERROR(txn.StageAdd(std::move(add)));
-        }
-        pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
-        pending.num_removed_bytes += removal.bytes_removed;
         pending.num_deleted_rows += removal.rows_removed;
-        pending.num_copied_rows += removal.rows_copied;
         pending.report_row_rewrites = true;
-        return Status::OK();
+        return StageRemoval(pending, std::move(removal));
       }
     }
     return Status::OK();

@@ -39,6 +39,7 @@
 
 #include "base/scope_guard.h"
 #include "base/strings.h"
+#include "delta/skipping.h"
 #include "delta/transaction.h"
 #include "engine/data_writer.h"
 #include "engine/internal/database_impl.h"
@@ -69,21 +70,6 @@ int64_t NowMs() {
       .count();
 }
 
-// numRecords of an add's stats, nullopt when absent.
-std::optional<int64_t> NumRecordsOf(const delta::AddFile& add) {
-  if (!add.stats) return std::nullopt;
-  size_t pos = add.stats->find("\"numRecords\"");
-  if (pos == std::string::npos) return std::nullopt;
-  pos = add.stats->find(':', pos);
-  if (pos == std::string::npos) return std::nullopt;
-  ++pos;
-  while (pos < add.stats->size() && (*add.stats)[pos] == ' ') ++pos;
-  size_t end = pos;
-  while (end < add.stats->size() && std::isdigit(static_cast<unsigned char>((*add.stats)[end]))) {
-    ++end;
-  }
-  return ParseInt64(std::string_view(*add.stats).substr(pos, end - pos));
-}
 
 struct FileSizeStats {
   int64_t min = 0, max = 0, total_files = 0, total_size = 0;
@@ -369,7 +355,7 @@ class Optimizer {
     std::erase_if(candidates, [&](const delta::AddFile* f) {
       if (f->size < target_size_) return false;
       if (!f->deletion_vector) return true;
-      std::optional<int64_t> records = NumRecordsOf(*f);
+      std::optional<int64_t> records = delta::StatsNumRecords(f->stats);
       // Without numRecords the ratio is unknown: rewriting drops the deleted rows for sure.
       return records && *records > 0 &&
              static_cast<double>(f->deletion_vector->cardinality) /

@@ -7,28 +7,13 @@
 #include "base/scope_guard.h"
 
 #include "base/strings.h"
+#include "delta/skipping.h"
 #include "delta/transaction.h"
 #include "engine/internal/database_impl.h"
 #include "engine/internal/scan.h"
 
 namespace lake::engine::internal {
 namespace {
-
-// numRecords of an add's stats, nullopt when absent.
-std::optional<int64_t> NumRecordsOf(const delta::AddFile& add) {
-  if (!add.stats) return std::nullopt;
-  size_t pos = add.stats->find("\"numRecords\"");
-  if (pos == std::string::npos) return std::nullopt;
-  pos = add.stats->find(':', pos);
-  if (pos == std::string::npos) return std::nullopt;
-  ++pos;
-  while (pos < add.stats->size() && (*add.stats)[pos] == ' ') ++pos;
-  size_t end = pos;
-  while (end < add.stats->size() && std::isdigit(static_cast<unsigned char>((*add.stats)[end]))) {
-    ++end;
-  }
-  return ParseInt64(std::string_view(*add.stats).substr(pos, end - pos));
-}
 
 // Local path -> index in the snapshot's files.
 Result<std::unordered_map<std::string, size_t>> FilesByLocalPath(const RowRemovalTarget& target) {
@@ -62,7 +47,7 @@ Result<RowRemoval> RemoveTouched(
   std::vector<std::string> rewrite;
   for (const Touched& t : touched) {
     const delta::AddFile& add = files[t.file];
-    std::optional<int64_t> records = NumRecordsOf(add);
+    std::optional<int64_t> records = delta::StatsNumRecords(add.stats);
     const int64_t deleted = add.deletion_vector ? add.deletion_vector->cardinality : 0;
     const bool whole = records && *records - deleted == t.rows;
     out.removes.push_back(delta::Transaction::RemoveFor(add, target.now_ms));
@@ -75,7 +60,9 @@ Result<RowRemoval> RemoveTouched(
                                                    target.location, *target.schema,
                                                    target.options));
     out.files_rewritten = static_cast<int64_t>(rewrite.size());
-    for (const delta::AddFile& add : out.adds) out.rows_copied += NumRecordsOf(add).value_or(0);
+    for (const delta::AddFile& add : out.adds) {
+      out.rows_copied += delta::StatsNumRecords(add.stats).value_or(0);
+    }
   }
   return out;
 }
