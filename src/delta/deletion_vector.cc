@@ -19,8 +19,12 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
+#include <optional>
+#include <span>
 
 #include "base/strings.h"
+#include "base/uuid.h"
 
 namespace lake::delta {
 namespace {
@@ -487,6 +491,252 @@ Result<std::shared_ptr<const DeletionVector>> LoadDeletionVector(
   }
   LAKE_RETURN_IF_ERROR(CheckCardinality(*parsed, dv, where));
   return std::make_shared<const DeletionVector>(std::move(*parsed));
+}
+
+
+// ---- Writing ----
+//
+// Serialization mirrors DecodePortableRoaring above (the RoaringFormatSpec "portable" layout):
+//  - containers hold the values sharing their high 16 bits; each is written as the smallest
+//    of: array (2 bytes per value, only up to 4096 values), bitset (8 KiB, only above 4096,
+//    since a reader tells the two apart by cardinality alone), run (2 + 4 per run). A run
+//    container is chosen only when strictly smaller, as CRoaring's run_optimize does;
+//  - with no run container: cookie 12346, u32 count, headers, u32 offsets, data;
+//    with some: cookie 12347 | (count - 1) << 16, the run bitset, headers, offsets only when
+//    count >= 4 (the spec's NO_OFFSET_THRESHOLD), data. Offsets count from the cookie.
+namespace {
+
+void PutU16LE(std::string& out, uint32_t v) {
+  out.push_back(static_cast<char>(v & 0xFF));
+  out.push_back(static_cast<char>((v >> 8) & 0xFF));
+}
+void PutU32LE(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+void PutU32BE(std::string& out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+enum class ContainerKind { kArray, kBitset, kRun };
+
+struct Container {
+  uint16_t key = 0;
+  ContainerKind kind = ContainerKind::kArray;
+  std::vector<uint16_t> values;  // sorted low 16 bits
+  std::vector<std::pair<uint16_t, uint16_t>> runs;  // (start, length - 1)
+};
+
+Container MakeContainer(uint16_t key, std::vector<uint16_t> values) {
+  Container c;
+  c.key = key;
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!c.runs.empty() && c.runs.back().first + c.runs.back().second + 1 == values[i]) {
+      ++c.runs.back().second;
+    } else {
+      c.runs.emplace_back(values[i], 0);
+    }
+  }
+  const size_t card = values.size();
+  const size_t run_bytes = 2 + 4 * c.runs.size();
+  const size_t plain_bytes = card <= 4096 ? 2 * card : 8192;
+  if (run_bytes < plain_bytes) {
+    c.kind = ContainerKind::kRun;
+  } else {
+    c.kind = card <= 4096 ? ContainerKind::kArray : ContainerKind::kBitset;
+    c.runs.clear();
+  }
+  c.values = std::move(values);
+  return c;
+}
+
+size_t ContainerBytes(const Container& c) {
+  switch (c.kind) {
+    case ContainerKind::kArray:
+      return 2 * c.values.size();
+    case ContainerKind::kBitset:
+      return 8192;
+    case ContainerKind::kRun:
+      return 2 + 4 * c.runs.size();
+  }
+  return 0;
+}
+
+// Appends the portable 32-bit Roaring serialization of `low` (sorted, distinct) to `out`.
+void SerializePortableRoaring(const std::vector<uint32_t>& low, std::string& out) {
+  std::vector<Container> containers;
+  for (size_t i = 0; i < low.size();) {
+    const uint16_t key = static_cast<uint16_t>(low[i] >> 16);
+    std::vector<uint16_t> values;
+    for (; i < low.size() && (low[i] >> 16) == key; ++i) {
+      values.push_back(static_cast<uint16_t>(low[i] & 0xFFFF));
+    }
+    containers.push_back(MakeContainer(key, std::move(values)));
+  }
+  const size_t start = out.size();
+  const uint32_t count = static_cast<uint32_t>(containers.size());
+  const bool has_runs = std::any_of(containers.begin(), containers.end(), [](const Container& c) {
+    return c.kind == ContainerKind::kRun;
+  });
+  if (has_runs) {
+    PutU32LE(out, 12347u | (count - 1) << 16);
+    std::string bitset((count + 7) / 8, '\0');
+    for (uint32_t i = 0; i < count; ++i) {
+      if (containers[i].kind == ContainerKind::kRun) bitset[i / 8] |= static_cast<char>(1 << (i % 8));
+    }
+    out += bitset;
+  } else {
+    PutU32LE(out, 12346);
+    PutU32LE(out, count);
+  }
+  for (const Container& c : containers) {
+    PutU16LE(out, c.key);
+    PutU16LE(out, static_cast<uint32_t>(c.values.size() - 1));
+  }
+  if (!has_runs || count >= 4) {
+    size_t offset = out.size() - start + size_t{4} * count;
+    for (const Container& c : containers) {
+      PutU32LE(out, static_cast<uint32_t>(offset));
+      offset += ContainerBytes(c);
+    }
+  }
+  for (const Container& c : containers) {
+    switch (c.kind) {
+      case ContainerKind::kArray:
+        for (uint16_t v : c.values) PutU16LE(out, v);
+        break;
+      case ContainerKind::kBitset: {
+        std::array<uint64_t, 1024> words{};
+        for (uint16_t v : c.values) words[v / 64] |= uint64_t{1} << (v % 64);
+        for (uint64_t w : words) {
+          PutU32LE(out, static_cast<uint32_t>(w));
+          PutU32LE(out, static_cast<uint32_t>(w >> 32));
+        }
+        break;
+      }
+      case ContainerKind::kRun:
+        PutU16LE(out, static_cast<uint32_t>(c.runs.size()));
+        for (const auto& [run_start, length_minus_one] : c.runs) {
+          PutU16LE(out, run_start);
+          PutU16LE(out, length_minus_one);
+        }
+        break;
+    }
+  }
+}
+
+// Parses canonical UUID text into its 16 bytes (most significant first, as Java's UUID and
+// FormatUuid above order them).
+std::optional<std::string> UuidBytes(std::string_view uuid) {
+  if (uuid.size() != 36) return std::nullopt;
+  std::string out;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < uuid.size();) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (uuid[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    const int hi = hex(uuid[i]);
+    const int lo = i + 1 < uuid.size() ? hex(uuid[i + 1]) : -1;
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  if (out.size() != 16) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& sorted_rows) {
+  std::string out;
+  PutU32LE(out, kRoaringArrayMagic);
+  const size_t count_at = out.size();
+  PutU32LE(out, 0);
+  PutU32LE(out, 0);
+  uint64_t buckets = 0;
+  for (size_t i = 0; i < sorted_rows.size();) {
+    const uint32_t high = static_cast<uint32_t>(sorted_rows[i] >> 32);
+    std::vector<uint32_t> low;
+    for (; i < sorted_rows.size() && (sorted_rows[i] >> 32) == high; ++i) {
+      low.push_back(static_cast<uint32_t>(sorted_rows[i]));
+    }
+    PutU32LE(out, high);
+    SerializePortableRoaring(low, out);
+    ++buckets;
+  }
+  for (int i = 0; i < 8; ++i) out[count_at + i] = static_cast<char>((buckets >> (8 * i)) & 0xFF);
+  return out;
+}
+
+Result<std::string> DeletionVectorUuidPath(std::string_view random_prefix,
+                                           std::string_view uuid) {
+  std::optional<std::string> bytes = UuidBytes(uuid);
+  if (!bytes) {
+    return Status::InvalidArgument(StrCat("\"", uuid, "\" is not a canonical UUID"));
+  }
+  return StrCat(random_prefix, Z85Encode(*bytes));
+}
+
+DeletionVectorWriter::DeletionVectorWriter(std::string random_prefix, std::string uuid,
+                                           size_t max_inline_bytes)
+    : bytes_(1, '\x01'),  // format version 1
+      max_inline_bytes_(max_inline_bytes) {
+  if (uuid.empty()) uuid = NewUuidV4();
+  Result<std::string> path = DeletionVectorUuidPath(random_prefix, uuid);
+  if (!path.ok()) {
+    init_ = path.status();
+    return;
+  }
+  path_or_inline_ = std::move(*path);
+  const std::string name = StrCat("deletion_vector_", ToLower(uuid), ".bin");
+  file_key_ = random_prefix.empty() ? name : StrCat(random_prefix, "/", name);
+}
+
+Result<DeletionVectorDescriptor> DeletionVectorWriter::Add(
+    const std::vector<uint64_t>& sorted_rows) {
+  LAKE_RETURN_IF_ERROR(init_);
+  if (sorted_rows.empty()) {
+    return Status::InvalidArgument("a deletion vector must delete at least one row");
+  }
+  if (std::adjacent_find(sorted_rows.begin(), sorted_rows.end(),
+                         std::greater_equal<uint64_t>()) != sorted_rows.end()) {
+    return Status::InvalidArgument("deletion vector rows must be strictly increasing");
+  }
+  std::string bitmap = SerializeRoaringBitmapArray(sorted_rows);
+  DeletionVectorDescriptor d;
+  d.cardinality = static_cast<int64_t>(sorted_rows.size());
+  d.size_in_bytes = static_cast<int32_t>(bitmap.size());
+  if (bitmap.size() <= max_inline_bytes_) {
+    d.storage_type = 'i';
+    d.path_or_inline_dv = Z85Encode(bitmap);  // zero-padded; sizeInBytes has the length
+    return d;
+  }
+  // Size, bitmap and CRC must stay addressable by the int32 offset and sizeInBytes.
+  constexpr size_t kMaxFileBytes = size_t{1} << 31;
+  if (bitmap.size() + 8 > kMaxFileBytes - bytes_.size()) {
+    return Status::NotSupported(StrCat("deletion vector file ", file_key_, " would exceed 2 GiB"))
+        .WithHint("delete in smaller batches");
+  }
+  d.storage_type = 'u';
+  d.path_or_inline_dv = path_or_inline_;
+  d.offset = static_cast<int32_t>(bytes_.size());
+  PutU32BE(bytes_, static_cast<uint32_t>(bitmap.size()));
+  bytes_ += bitmap;
+  PutU32BE(bytes_, Crc32(bitmap));
+  return d;
+}
+
+Status DeletionVectorWriter::Write(storage::ObjectStore& table_store) const {
+  if (!has_file()) return Status::OK();
+  Status put = table_store.Put(file_key_, std::as_bytes(std::span(bytes_.data(), bytes_.size())));
+  if (!put.ok()) return put.WithContext(StrCat(table_store.uri(), ": deletion vector file"));
+  return Status::OK();
 }
 
 }  // namespace lake::delta

@@ -14,7 +14,7 @@
 // | generatedColumns     | W    | -/4        | passes while unused; refused when active         |
 // | columnMapping        | RW   | 2/5        | passes; data files use PhysicalColumnName()      |
 // | identityColumns      | W    | -/6        | passes while unused; refused when active         |
-// | deletionVectors      | RW   | 3/7        | passes; adds carrying a DV are refused           |
+// | deletionVectors      | RW   | 3/7        | passes; adds with a DV need it and numRecords    |
 // | timestampNtz         | RW   | 3/7        | passes                                           |
 // | typeWidening(-prev.) | RW   | 3/7        | passes (the engine records delta.typeChanges)    |
 // | v2Checkpoint         | RW   | 3/7        | passes (commits are unchanged; checkpoints V2)   |

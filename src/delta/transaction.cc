@@ -492,12 +492,6 @@ Status Transaction::StageAdd(AddFile add) {
     return Status::InvalidArgument(
         StrCat(TableName(), ": add '", add.path, "' has negative size ", add.size));
   }
-  if (add.deletion_vector) {
-    return Status::NotSupported(StrCat(TableName(), ": add '", add.path,
-                                       "' carries a deletion vector; feature 'deletionVectors': "
-                                       "lake does not write deletion vectors yet"))
-        .WithHint("rewrite the file without the deleted rows instead");
-  }
   std::string key = internal::CanonicalPath(add.path, internal::CanonicalRoot(TableName()));
   if (!add_keys_.insert(key).second) {
     return Status::InvalidArgument(
@@ -663,6 +657,25 @@ Status Transaction::ValidateForCommit() const {
                 "only appends are allowed; set delta.appendOnly=false first to delete or "
                 "update data");
       }
+    }
+  }
+  // Deletion vectors (PROTOCOL.md "Deletion Vectors"): only a protocol with the feature may
+  // carry them, and "Writer Requirement for Deletion Vectors": the logical file must have
+  // numRecords, which readers subtract the cardinality from.
+  for (const AddFile& a : adds_) {
+    if (!a.deletion_vector) continue;
+    if (!IsFeatureSupported(protocol, "deletionVectors")) {
+      return Status::FailedPrecondition(StrCat(TableName(), ": add '", a.path,
+                                               "' carries a deletion vector but the protocol "
+                                               "does not support feature 'deletionVectors'"))
+          .WithHint("set delta.enableDeletionVectors=true first (ALTER TABLE ... SET "
+                    "TBLPROPERTIES), which upgrades the protocol");
+    }
+    if (!StatsNumRecords(a.stats)) {
+      return Status::InvalidArgument(StrCat(TableName(), ": add '", a.path,
+                                            "' carries a deletion vector but its stats have no "
+                                            "numRecords (PROTOCOL.md \"Writer Requirement for "
+                                            "Deletion Vectors\")"));
     }
   }
   // Change data feed: row-level rewrites need cdc files lake does not produce yet.

@@ -161,7 +161,8 @@ class Transaction {
   // Stages an added data file (path relative and percent-encoded; partition values keyed by
   // physical names, serialized per PROTOCOL.md "Partition Value Serialization").
   // kInvalidArgument on a missing partition value, a duplicate path or a negative size;
-  // kNotSupported for an add carrying a deletion vector.
+  // An add may carry a deletion vector; Commit checks that the protocol supports them and
+  // that the add has numRecords (kFailedPrecondition / kInvalidArgument).
   Status StageAdd(AddFile add);
   // Stages a removed file; marks it read. kFailedPrecondition on an append-only table when
   // data_change is true; kInvalidArgument on a duplicate.

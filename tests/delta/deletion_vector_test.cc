@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include <roaring/roaring.h>
 
@@ -597,6 +599,193 @@ TEST(LoadDeletionVector, LiveRowCountsMatchTheManifest) {
   }
   std::cout << "checked " << checked_versions << " table versions with deletion vectors\n";
   EXPECT_GE(checked_versions, 10);
+}
+
+// --- Writing: expected bytes worked out by hand from the RoaringFormatSpec and PROTOCOL.md
+// "Deletion Vector Format", or taken from files Spark and Databricks wrote ---
+
+std::string Hex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size();) {
+    if (hex[i] == ' ') {
+      ++i;
+      continue;
+    }
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+    i += 2;
+  }
+  return out;
+}
+
+TEST(SerializeRoaringBitmapArray, TwoRowsAreOneArrayContainerAsSparkWritesThem) {
+  // The bitmap inside delta-kernel-java/basic-dv-no-checkpoint's DV file (rows 0 and 1):
+  // magic LE | 1 bucket (u64) | key 0 | cookie 12346 | 1 container | key 0, card-1 1 |
+  // offset 16 (cookie 4 + count 4 + header 4 + offsets 4) | values 0, 1.
+  EXPECT_EQ(SerializeRoaringBitmapArray({0, 1}),
+            Hex("d1d33964 0100000000000000 00000000 3a300000 01000000 0000 0100 10000000 "
+                "0000 0100"));
+}
+
+TEST(SerializeRoaringBitmapArray, MatchesADatabricksInlineDv) {
+  // kernel-rs cdf-table-with-dv: an inline DV of 36 bytes, cardinality 2 (rows 0 and 5).
+  EXPECT_EQ(Z85Encode(SerializeRoaringBitmapArray({0, 5})),
+            "^Bg9^0rr910000000000iXQKl0rr91000315c8Xg000f5");
+}
+
+TEST(SerializeRoaringBitmapArray, ConsecutiveRowsBecomeARunContainer) {
+  // Rows 3..10: array 16 bytes > run 2 + 4 = 6 bytes. Cookie 12347 | (1 - 1) << 16, run
+  // bitset 0b1, header (key 0, card-1 7), no offsets (fewer than 4 containers), 1 run (3, 7).
+  EXPECT_EQ(SerializeRoaringBitmapArray({3, 4, 5, 6, 7, 8, 9, 10}),
+            Hex("d1d33964 0100000000000000 00000000 3b300000 01 0000 0700 0100 0300 0700"));
+  // Two rows next to each other: array (4 bytes) beats run (6 bytes).
+  EXPECT_EQ(SerializeRoaringBitmapArray({7, 8}).size(), 36u);
+}
+
+TEST(SerializeRoaringBitmapArray, FourRunContainersCarryOffsets) {
+  // Keys 0..3, each rows (k << 16) + 100 .. + 109. Header: cookie 4 + bitset 1 + 4 headers 16
+  // + 4 offsets 16 = 37; each container 2 + 4 = 6 bytes: offsets 37, 43, 49, 55.
+  std::vector<uint64_t> rows;
+  for (uint64_t k = 0; k < 4; ++k) {
+    for (uint64_t v = 100; v < 110; ++v) rows.push_back(k << 16 | v);
+  }
+  EXPECT_EQ(SerializeRoaringBitmapArray(rows),
+            Hex("d1d33964 0100000000000000 00000000 3b300300 0f "
+                "0000 0900 0100 0900 0200 0900 0300 0900 "
+                "25000000 2b000000 31000000 37000000 "
+                "0100 6400 0900 0100 6400 0900 0100 6400 0900 0100 6400 0900"));
+}
+
+TEST(SerializeRoaringBitmapArray, ManyScatteredRowsBecomeABitset) {
+  // Every even row below 10000: 5000 values, array 10000 bytes > bitset 8192 < 5000 runs.
+  std::vector<uint64_t> rows;
+  for (uint64_t v = 0; v < 10000; v += 2) rows.push_back(v);
+  std::string bytes = SerializeRoaringBitmapArray(rows);
+  // magic 4 + count 8 + key 4 + cookie 4 + containers 4 + header 4 + offset 4 = 32, + 8192.
+  ASSERT_EQ(bytes.size(), 32u + 8192u);
+  EXPECT_EQ(bytes.substr(16, 16), Hex("3a300000 01000000 0000 8713 10000000"));  // 4999 = 0x1387
+  EXPECT_EQ(bytes.substr(32, 8), Hex("5555555555555555"));                         // rows 0,2,..,62
+  EXPECT_EQ(bytes.substr(32 + 8 * 156, 8), Hex("5555000000000000"));  // rows 9984..9998
+  EXPECT_EQ(bytes.substr(32 + 8 * 157, 8), std::string(8, '\0'));
+}
+
+TEST(SerializeRoaringBitmapArray, RowsAbove2To32GoToTheirOwnBucket) {
+  const uint64_t high = (uint64_t{2} << 32) | 7;
+  EXPECT_EQ(SerializeRoaringBitmapArray({1, high}),
+            Hex("d1d33964 0200000000000000 "
+                "00000000 3a300000 01000000 0000 0000 10000000 0100 "
+                "02000000 3a300000 01000000 0000 0000 10000000 0700"));
+}
+
+// Round trips through lake's parser and, independently, through CRoaring's portable reader.
+TEST(SerializeRoaringBitmapArray, RandomSetsRoundTripThroughLakeAndCRoaring) {
+  std::mt19937_64 rng(20261121);
+  std::cout << "seed 20261121\n";
+  for (int trial = 0; trial < 300; ++trial) {
+    std::set<uint64_t> set;
+    const int shape = trial % 4;
+    const int n = shape == 1 ? 6000 + static_cast<int>(rng() % 3000) : static_cast<int>(rng() % 400) + 1;
+    for (int i = 0; i < n; ++i) {
+      uint64_t v = rng() % (shape == 1 ? 70000 : 300000);
+      if (shape == 2) {  // runs
+        for (uint64_t k = 0; k < rng() % 40; ++k) set.insert(v + k);
+      }
+      if (shape == 3 && i % 7 == 0) v |= uint64_t{1 + rng() % 2} << 32;  // several buckets
+      set.insert(v);
+    }
+    std::vector<uint64_t> rows(set.begin(), set.end());
+    std::string bytes = SerializeRoaringBitmapArray(rows);
+    ASSERT_OK_AND_ASSIGN(DeletionVector dv, ParseRoaringBitmapArray(bytes));
+    ASSERT_EQ(dv.rows(), rows) << "trial " << trial;
+    // CRoaring: bucket by bucket.
+    size_t pos = 12;
+    std::vector<uint64_t> decoded;
+    while (pos < bytes.size()) {
+      uint32_t key = static_cast<uint32_t>(static_cast<unsigned char>(bytes[pos])) |
+                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[pos + 1])) << 8 |
+                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[pos + 2])) << 16 |
+                     static_cast<uint32_t>(static_cast<unsigned char>(bytes[pos + 3])) << 24;
+      pos += 4;
+      roaring_bitmap_t* r =
+          roaring_bitmap_portable_deserialize_safe(bytes.data() + pos, bytes.size() - pos);
+      ASSERT_NE(r, nullptr) << "trial " << trial;
+      pos += roaring_bitmap_portable_size_in_bytes(r);
+      std::vector<uint32_t> values(roaring_bitmap_get_cardinality(r));
+      roaring_bitmap_to_uint32_array(r, values.data());
+      roaring_bitmap_free(r);
+      for (uint32_t v : values) decoded.push_back(uint64_t{key} << 32 | v);
+    }
+    ASSERT_EQ(pos, bytes.size());
+    ASSERT_EQ(decoded, rows) << "trial " << trial;
+  }
+}
+
+TEST(DeletionVectorUuidPath, MatchesSparksEncodingOfTheFileUuid) {
+  // delta-kernel-java/basic-dv-no-checkpoint: pathOrInlineDv "IjB3V2d3#qUP%s94R0WF" names
+  // deletion_vector_899cef78-06b3-4c14-b024-03860e62cd40.bin.
+  ASSERT_OK_AND_ASSIGN(std::string path,
+                       DeletionVectorUuidPath("", "899cef78-06b3-4c14-b024-03860e62cd40"));
+  EXPECT_EQ(path, "IjB3V2d3#qUP%s94R0WF");
+  ASSERT_OK_AND_ASSIGN(path, DeletionVectorUuidPath("ab", "899cef78-06b3-4c14-b024-03860e62cd40"));
+  EXPECT_EQ(path, "abIjB3V2d3#qUP%s94R0WF");
+  EXPECT_EQ(DeletionVectorUuidPath("", "not-a-uuid").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST(DeletionVectorWriter, WritesTheSameFileSparkWrote) {
+  const std::string spark_file = ReadFileOrFail(ConformancePath(
+      "delta-kernel-java/basic-dv-no-checkpoint/"
+      "deletion_vector_899cef78-06b3-4c14-b024-03860e62cd40.bin"));
+  DeletionVectorWriter writer("", "899cef78-06b3-4c14-b024-03860e62cd40", /*max_inline_bytes=*/0);
+  ASSERT_OK_AND_ASSIGN(DeletionVectorDescriptor d, writer.Add({0, 1}));
+  EXPECT_EQ(d.storage_type, 'u');
+  EXPECT_EQ(d.path_or_inline_dv, "IjB3V2d3#qUP%s94R0WF");
+  EXPECT_EQ(d.offset, 1);
+  EXPECT_EQ(d.size_in_bytes, 36);
+  EXPECT_EQ(d.cardinality, 2);
+  EXPECT_EQ(writer.file_key(), "deletion_vector_899cef78-06b3-4c14-b024-03860e62cd40.bin");
+  EXPECT_EQ(writer.file_bytes(), spark_file);
+}
+
+TEST(DeletionVectorWriter, ManyDvsShareOneFileAndSmallOnesGoInline) {
+  storage::MemoryStore store;
+  DeletionVectorWriter writer("xy", "00112233-4455-6677-8899-aabbccddeeff");
+  std::vector<uint64_t> big;  // 40 scattered rows: 32 + 80 bytes, above the inline limit
+  for (uint64_t v = 0; v < 40; ++v) big.push_back(v * 3);
+  std::vector<uint64_t> big2;
+  for (uint64_t v = 0; v < 30; ++v) big2.push_back(v * 5 + 1);
+  ASSERT_OK_AND_ASSIGN(DeletionVectorDescriptor first, writer.Add(big));
+  ASSERT_OK_AND_ASSIGN(DeletionVectorDescriptor small, writer.Add({2, 9, 4000}));
+  ASSERT_OK_AND_ASSIGN(DeletionVectorDescriptor second, writer.Add(big2));
+  EXPECT_EQ(first.storage_type, 'u');
+  EXPECT_EQ(first.offset, 1);
+  EXPECT_EQ(first.size_in_bytes, 32 + 80);
+  EXPECT_EQ(second.offset, 1 + 4 + 112 + 4);  // after the first's size, bitmap and CRC
+  EXPECT_EQ(second.size_in_bytes, 32 + 60);
+  EXPECT_EQ(small.storage_type, 'i');
+  EXPECT_EQ(small.size_in_bytes, 32 + 6);
+  EXPECT_FALSE(small.offset.has_value());
+  EXPECT_EQ(writer.file_key(), "xy/deletion_vector_00112233-4455-6677-8899-aabbccddeeff.bin");
+  EXPECT_EQ(writer.file_bytes().size(), 1u + (4 + 112 + 4) + (4 + 92 + 4));
+  ASSERT_OK(writer.Write(store));
+  for (const auto& [d, rows] : std::vector<std::pair<DeletionVectorDescriptor, std::vector<uint64_t>>>{
+           {first, big}, {small, {2, 9, 4000}}, {second, big2}}) {
+    ASSERT_OK_AND_ASSIGN(auto loaded, LoadDeletionVector(store, d));
+    EXPECT_EQ(loaded->rows(), rows);
+  }
+  EXPECT_EQ(writer.Add({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer.Add({3, 2}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer.Add({2, 2}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(DeletionVectorWriter, AllInlineWritesNoFile) {
+  storage::MemoryStore store;
+  DeletionVectorWriter writer;
+  ASSERT_OK_AND_ASSIGN(DeletionVectorDescriptor d, writer.Add({5}));
+  EXPECT_EQ(d.storage_type, 'i');
+  EXPECT_FALSE(writer.has_file());
+  ASSERT_OK(writer.Write(store));
+  ASSERT_OK_AND_ASSIGN(auto listed, store.ListAfter("", ""));
+  EXPECT_TRUE(listed.empty());
 }
 
 }  // namespace

@@ -551,18 +551,48 @@ TEST(WriterGate, GeneratedColumnsPassWhileUnusedAndAreRefusedWhenUsed) {
   EXPECT_THAT(txn.status().message(), HasSubstr("'generatedColumns'"));
 }
 
-TEST(WriterGate, DeletionVectorTablesTakeAppendsButNotNewVectors) {
+// PROTOCOL.md "Deletion Vectors": an add may carry a DV when the protocol supports the
+// feature, and must then have numRecords ("Writer Requirement for Deletion Vectors").
+TEST(WriterGate, DeletionVectorsNeedTheFeatureAndNumRecords) {
+  const DeletionVectorDescriptor dv{
+      'i', "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", std::nullopt, 40, 6, std::nullopt};
   TxnTable t;
   ASSERT_OK(t.Create({{"delta.enableDeletionVectors", "true"}}).status());
   ASSERT_OK(t.Append({MakeAdd("plain")}).status());
-  ASSERT_OK_AND_ASSIGN(auto txn, t.Begin());
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, t.Begin());
+    ASSERT_OK(txn->StageRemove(Transaction::RemoveFor(MakeAdd("plain"), 5)));
+    AddFile with_dv = MakeAdd("plain");
+    with_dv.deletion_vector = dv;
+    ASSERT_OK(txn->StageAdd(with_dv));
+    txn->SetOperation("DELETE");
+    ASSERT_OK(txn->Commit().status());
+    ASSERT_OK_AND_ASSIGN(SnapshotPtr s, t.Load());
+    ASSERT_EQ(s->files().size(), 1u);
+    ASSERT_TRUE(s->files()[0].deletion_vector.has_value());
+    EXPECT_EQ(s->files()[0].deletion_vector->cardinality, 6);
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto txn, t.Begin());
+    AddFile no_records = MakeAdd("no-records");
+    no_records.stats = R"({"minValues":{"id":0}})";
+    no_records.deletion_vector = dv;
+    ASSERT_OK(txn->StageAdd(no_records));
+    auto r = txn->Commit();
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_THAT(r.status().message(), HasSubstr("numRecords"));
+  }
+  TxnTable plain;
+  ASSERT_OK(plain.Create().status());
+  ASSERT_OK_AND_ASSIGN(auto txn, plain.Begin());
   AddFile with_dv = MakeAdd("dv");
-  with_dv.deletion_vector = DeletionVectorDescriptor{
-      'i', "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", std::nullopt, 40, 6, std::nullopt};
-  Status st = txn->StageAdd(with_dv);
-  EXPECT_EQ(st.code(), StatusCode::kNotSupported);
-  EXPECT_THAT(st.message(), HasSubstr("deletionVectors"));
+  with_dv.deletion_vector = dv;
+  ASSERT_OK(txn->StageAdd(with_dv));
+  auto r = txn->Commit();
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("deletionVectors"));
   EXPECT_VALID_LOG(t.store());
+  EXPECT_VALID_LOG(plain.store());
 }
 
 TEST(WriterGate, ChangeDataFeedRefusesRowRewritesWithoutCdcFiles) {
