@@ -49,9 +49,10 @@ inline std::string ProtocolAction(int reader = 1, int writer = 2) {
          ",\"minWriterVersion\":" + std::to_string(writer) + "}}";
 }
 
+// configuration: already-rendered JSON object body, e.g. "\"delta.appendOnly\":\"true\"".
 inline std::string MetadataAction(std::string_view schema_string,
                                   const std::vector<std::string>& partition_columns,
-                                  int64_t created_ms) {
+                                  int64_t created_ms, std::string_view configuration = "") {
   std::string parts = "[";
   for (size_t i = 0; i < partition_columns.size(); ++i) {
     parts += (i ? "," : "") + Quoted(partition_columns[i]);
@@ -60,7 +61,8 @@ inline std::string MetadataAction(std::string_view schema_string,
   return "{\"metaData\":{\"id\":\"6c7a7b3e-7c1e-4a55-9b1d-3f1f6d5e2a10\",\"format\":{\"provider\":"
          "\"parquet\",\"options\":{}},\"schemaString\":" +
          Quoted(schema_string) + ",\"partitionColumns\":" + parts +
-         ",\"configuration\":{},\"createdTime\":" + std::to_string(created_ms) + "}}";
+         ",\"configuration\":{" + std::string(configuration) +
+         "},\"createdTime\":" + std::to_string(created_ms) + "}}";
 }
 
 inline std::string CommitInfoAction(int64_t ts_ms, std::string_view operation) {

@@ -24,15 +24,13 @@
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "base/uuid.h"
 #include "bench_util.h"
 #include "engine/database.h"
 #include "engine/delta_engine.h"
+#include "small_files.h"
 #include "sql/lakehouse.h"
 
 namespace lake::bench {
@@ -42,140 +40,6 @@ namespace fs = std::filesystem;
 
 constexpr int64_t kRowsPerFile = 1000;
 constexpr int64_t kTargetFileSize = int64_t{128} << 20;
-
-// Strips QueryText's rendering of one VARCHAR value: the quotes and the newline.
-std::string Unquote(std::string text) {
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  if (text.size() >= 2 && text.front() == '\'' && text.back() == '\'') {
-    text = text.substr(1, text.size() - 2);
-  }
-  return text;
-}
-
-struct SmallFile {
-  std::string name;  // file name under the source folder and in every table folder
-  int64_t size = 0;
-  std::string stats;  // the add's stats JSON
-};
-
-// Writes the F small files into `source` and returns them with their stats.
-std::vector<SmallFile> GenerateSmallFiles(engine::Session& s, const fs::path& source,
-                                          int64_t files) {
-  const fs::path staging = source / "staging";
-  // One writer thread: each value of f then arrives contiguously and becomes exactly one
-  // file (a partitioned COPY closes files beyond its open-file limit and reopens new ones).
-  Check(s.Query("SET threads = 1").status(), "set threads");
-  const std::string rows = std::to_string(files * kRowsPerFile);
-  Check(s.Query("COPY (SELECT i AS id, CAST(hash(i) % 1000 AS INTEGER) AS a, "
-                "CAST(hash(i * 7 + 3) % 1000 AS INTEGER) AS b, CAST(i AS DOUBLE) * 0.25 AS v, "
-                "'s' || (i % 977) AS s, i // " +
-                std::to_string(kRowsPerFile) + " AS f FROM range(" + rows + ") r(i) ORDER BY i) TO '" +
-                staging.string() + "' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (f))")
-            .status(),
-        "write small files");
-  Check(s.Query("RESET threads").status(), "reset threads");
-  // Flatten f=<k>/<name>.parquet into part-<k>.parquet.
-  std::vector<SmallFile> out;
-  for (const auto& dir : fs::directory_iterator(staging)) {
-    const std::string folder = dir.path().filename().string();
-    std::vector<fs::path> parts;
-    for (const auto& f : fs::directory_iterator(dir.path())) parts.push_back(f.path());
-    if (parts.size() != 1) {
-      Check(Status::Internal("expected one file in " + dir.path().string() + ", found " +
-                             std::to_string(parts.size())),
-            "write small files");
-    }
-    SmallFile file;
-    file.name = "part-" + folder.substr(folder.find('=') + 1) + ".parquet";
-    fs::rename(parts[0], source / file.name);
-    file.size = static_cast<int64_t>(fs::file_size(source / file.name));
-    out.push_back(std::move(file));
-  }
-  fs::remove_all(staging);
-  if (static_cast<int64_t>(out.size()) != files) {
-    Check(Status::Internal("wrote " + std::to_string(out.size()) + " files, wanted " +
-                           std::to_string(files)),
-          "write small files");
-  }
-  // Stats per file, by DuckDB over the written files (not from the generating formula).
-  auto stats = CheckResult(
-      s.Query("SELECT parse_filename(filename), '{\"numRecords\":' || count(*) || "
-              "',\"minValues\":{\"id\":' || min(id) || ',\"a\":' || min(a) || ',\"b\":' || min(b) "
-              "|| '},\"maxValues\":{\"id\":' || max(id) || ',\"a\":' || max(a) || ',\"b\":' || "
-              "max(b) || '},\"nullCount\":{\"id\":' || count(*) - count(id) || ',\"a\":' || "
-              "count(*) - count(a) || ',\"b\":' || count(*) - count(b) || ',\"v\":' || count(*) - "
-              "count(v) || ',\"s\":' || count(*) - count(s) || '}}' FROM read_parquet('" +
-              (source / "*.parquet").string() + "', filename = true) GROUP BY filename"),
-      "collect stats");
-  std::map<std::string, std::string> by_name;
-  for (const auto& row : stats.rows) {
-    by_name[std::get<std::string>(row[0].v)] = std::get<std::string>(row[1].v);
-  }
-  for (SmallFile& f : out) f.stats = by_name.at(f.name);
-  return out;
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-// A fresh Delta table at `table` over hard links to the small files (see the file comment).
-Status MakeTable(const fs::path& source, const std::vector<SmallFile>& files, const fs::path& table,
-                 const std::string& configuration) {
-  std::error_code ec;
-  fs::remove_all(table, ec);
-  fs::create_directories(table / "_delta_log", ec);
-  if (ec) return Status::IOError("mkdir " + table.string() + ": " + ec.message());
-  const std::string schema =
-      "{\"type\":\"struct\",\"fields\":["
-      "{\"name\":\"id\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},"
-      "{\"name\":\"a\",\"type\":\"integer\",\"nullable\":true,\"metadata\":{}},"
-      "{\"name\":\"b\",\"type\":\"integer\",\"nullable\":true,\"metadata\":{}},"
-      "{\"name\":\"v\",\"type\":\"double\",\"nullable\":true,\"metadata\":{}},"
-      "{\"name\":\"s\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}";
-  std::string log;
-  log += "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n";
-  log += "{\"metaData\":{\"id\":\"" + NewUuidV4() +
-         "\",\"format\":{\"provider\":\"parquet\",\"options\":{}},\"schemaString\":\"" +
-         JsonEscape(schema) + "\",\"partitionColumns\":[],\"configuration\":{" + configuration +
-         "},\"createdTime\":1700000000000}}\n";
-  for (const SmallFile& f : files) {
-    fs::create_hard_link(source / f.name, table / f.name, ec);
-    if (ec) return Status::IOError("link " + f.name + ": " + ec.message());
-    log += "{\"add\":{\"path\":\"" + f.name + "\",\"partitionValues\":{},\"size\":" +
-           std::to_string(f.size) +
-           ",\"modificationTime\":1700000000000,\"dataChange\":true,\"stats\":\"" +
-           JsonEscape(f.stats) + "\"}}\n";
-  }
-  std::ofstream out(table / "_delta_log" / "00000000000000000000.json", std::ios::binary);
-  out << log;
-  out.close();
-  if (!out) return Status::IOError("writing the log of " + table.string());
-  return Status::OK();
-}
-
-// The files the latest commits of `table` name as live, as a read_parquet list.
-Result<std::string> LiveFilesList(engine::Session& s, const fs::path& table) {
-  LAKE_ASSIGN_OR_RETURN(
-      std::string list,
-      QueryText(s, "SELECT string_agg('''" + table.string() +
-                       "/' || path || '''', ', ' ORDER BY path) FROM (SELECT add.path AS path "
-                       "FROM read_json('" +
-                       (table / "_delta_log" / "*.json").string() +
-                       "', format = 'newline_delimited', columns = {'add': 'STRUCT(path "
-                       "VARCHAR)', 'remove': 'STRUCT(path VARCHAR)'}) WHERE add IS NOT NULL "
-                       "EXCEPT SELECT remove.path FROM read_json('" +
-                       (table / "_delta_log" / "*.json").string() +
-                       "', format = 'newline_delimited', columns = {'add': 'STRUCT(path "
-                       "VARCHAR)', 'remove': 'STRUCT(path VARCHAR)'}) WHERE remove IS NOT "
-                       "NULL)"));
-  return "[" + Unquote(list) + "]";
-}
 
 int Main(int argc, char** argv) {
   Options options = ParseArgs(argc, argv);
@@ -195,17 +59,13 @@ int Main(int argc, char** argv) {
   engine::Session& s = *session;
 
   const double gen_t0 = WallMs();
-  const std::vector<SmallFile> files = GenerateSmallFiles(s, source, num_files);
+  const std::vector<SourceFile> files = WriteSourceFiles(s, source, num_files, kRowsPerFile);
   int64_t total_bytes = 0;
-  for (const SmallFile& f : files) total_bytes += f.size;
+  for (const SourceFile& f : files) total_bytes += f.size;
   std::fprintf(stderr, "generated %lld files, %.1f MiB, in %.1f s\n",
                static_cast<long long>(files.size()), static_cast<double>(total_bytes) / (1 << 20),
                (WallMs() - gen_t0) / 1e3);
-  std::string source_list;
-  for (const SmallFile& f : files) {
-    source_list += (source_list.empty() ? "'" : ", '") + (source / f.name).string() + "'";
-  }
-  source_list = "[" + source_list + "]";
+  const std::string source_list = ParquetList(source, files);
   const int64_t total_rows = num_files * kRowsPerFile;
 
   Runner runner(options);
@@ -219,7 +79,7 @@ int Main(int argc, char** argv) {
     if (is_lake) {
       if (!table.empty()) fs::remove_all(table, ec);
       table = tables / std::to_string(run++);
-      return MakeTable(source, files, table, "");
+      return MakeTableOver(source, files, table);
     }
     if (!copy.empty()) fs::remove_all(copy, ec);
     copy = copies / std::to_string(run++);
@@ -235,11 +95,7 @@ int Main(int argc, char** argv) {
     LAKE_ASSIGN_OR_RETURN(engine::ResultTable optimized,
                           s.Query("OPTIMIZE delta.`" + table.string() + "`"));
     (void)optimized;
-    return QueryText(
-        s, "SELECT sum(CAST(json_extract(add.stats, '$.numRecords') AS BIGINT)) FROM read_json('" +
-               (table / "_delta_log" / "00000000000000000001.json").string() +
-               "', format = 'newline_delimited', columns = {'add': 'STRUCT(stats VARCHAR)'}) "
-               "WHERE add IS NOT NULL");
+    return RowsAddedAt(s, table, 1);
   };
   const bool optimized = runner.Pair(
       "optimize", 1.15, baseline, lake,
@@ -273,8 +129,9 @@ int Main(int argc, char** argv) {
   {
     const fs::path ztable = tables / "zorder";
     const int64_t target = std::max<int64_t>(1, total_bytes / 32);
-    Check(MakeTable(source, files, ztable,
-                    "\"delta.targetFileSize\":\"" + std::to_string(target) + "\""),
+    Check(MakeTableOver(source, files, ztable,
+                        {.configuration = "\"delta.targetFileSize\":\"" +
+                                          std::to_string(target) + "\""}),
           "zorder table");
     const double z0 = WallMs(), c0 = ProcessCpuSeconds();
     Result<engine::ResultTable> z =

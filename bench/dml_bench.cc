@@ -1,0 +1,116 @@
+// dml_bench: row-level DML on a table of many files (issue #4 §5).
+//
+// Data (small_files.h): F = 100 files of R = 100,000 rows (--small: 20 of 50,000). Every run
+// gets a fresh table over hard links to the same files.
+//
+// Workloads:
+//   delete_cow       lake `DELETE FROM t WHERE id % 1000 = 7` (0.1% of the rows, in
+//                    every file: every file is rewritten) vs DuckDB rewriting those files:
+//                    COPY (SELECT * FROM read_parquet(<files>) WHERE NOT (id % 1000 = 7)) TO
+//                    <dir> (snappy, FILE_SIZE_BYTES = lake's delta.targetFileSize).  <= 1.2x
+//                    Answers: the rows the new files hold (lake: numRecords of the commit's
+//                    adds; DuckDB: the rows COPY wrote).
+//   scan_after_delete  an aggregate over the table after lake's DELETE vs the same aggregate
+//                    by read_parquet over the files DuckDB's rewrite wrote.          <= 1.10x
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "engine/data_writer.h"
+#include "engine/database.h"
+#include "small_files.h"
+#include "sql/lakehouse.h"
+
+namespace lake::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kDeletePredicate[] = "id % 1000 = 7";
+constexpr char kAggregate[] = "SELECT count(*), sum(id), sum(a), sum(b), sum(v), min(s), max(s) FROM ";
+
+int Main(int argc, char** argv) {
+  Options options = ParseArgs(argc, argv);
+  const int64_t num_files = options.small ? 20 : 100;
+  const int64_t rows_per_file = options.small ? 50'000 : 100'000;
+  TempDir tmp(options);
+  const fs::path source = fs::path(tmp.path()) / "source";
+  const fs::path tables = fs::path(tmp.path()) / "tables";
+  const fs::path copies = fs::path(tmp.path()) / "copy";
+  fs::create_directories(source);
+  fs::create_directories(tables);
+  fs::create_directories(copies);
+
+  sql::LakehouseOptions house_options;
+  house_options.home = (fs::path(tmp.path()) / "home").string();
+  auto house = CheckResult(sql::Lakehouse::Open(house_options), "open lakehouse");
+  auto session = CheckResult(house->database().Connect(), "connect");
+  engine::Session& s = *session;
+
+  const double gen_t0 = WallMs();
+  const std::vector<SourceFile> files = WriteSourceFiles(s, source, num_files, rows_per_file);
+  int64_t total_bytes = 0;
+  for (const SourceFile& f : files) total_bytes += f.size;
+  std::fprintf(stderr, "generated %lld files of %lld rows, %.1f MiB, in %.1f s\n",
+               static_cast<long long>(num_files), static_cast<long long>(rows_per_file),
+               static_cast<double>(total_bytes) / (1 << 20), (WallMs() - gen_t0) / 1e3);
+  const std::string source_list = ParquetList(source, files);
+  const std::string data_note = std::to_string(num_files) + " files of " +
+                                std::to_string(rows_per_file) + " rows";
+
+  Runner runner(options);
+
+  // ---- DELETE, copy-on-write ----
+  int run = 0;
+  fs::path table, copy;
+  std::string table_name;
+  auto prepare = [&](bool is_lake) -> Status {
+    // Only the latest run's output is kept: the scan below reads it.
+    std::error_code ec;
+    if (is_lake) {
+      if (!table.empty()) fs::remove_all(table, ec);
+      table_name = "t" + std::to_string(run);
+      table = tables / std::to_string(run++);
+      LAKE_RETURN_IF_ERROR(MakeTableOver(source, files, table));
+      // DML goes through the catalog: registered by name (DELETE FROM delta.`/path` is not
+      // supported yet).
+      return s.Query("CREATE TABLE " + table_name + " LOCATION '" + table.string() + "'").status();
+    }
+    if (!copy.empty()) fs::remove_all(copy, ec);
+    copy = copies / std::to_string(run++);
+    return Status::OK();
+  };
+  auto baseline = [&]() -> Result<std::string> {
+    return QueryText(s, "COPY (SELECT * FROM read_parquet(" + source_list + ") WHERE NOT (" +
+                            kDeletePredicate + ")) TO '" + copy.string() +
+                            "' (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES " +
+                            std::to_string(engine::kDefaultTargetFileSizeBytes) + ")");
+  };
+  auto lake = [&]() -> Result<std::string> {
+    LAKE_RETURN_IF_ERROR(
+        s.Query("DELETE FROM " + table_name + " WHERE " + kDeletePredicate).status());
+    return RowsAddedAt(s, table, 1);
+  };
+  const bool deleted = runner.Pair("delete_cow", 1.2, baseline, lake,
+                                   data_note + ", 0.1% of the rows deleted from every file", prepare);
+
+  // ---- a scan after the delete ----
+  if (deleted) {
+    auto scan_base = [&]() {
+      return QueryText(s, std::string(kAggregate) + "read_parquet('" + (copy / "*.parquet").string() + "')");
+    };
+    auto scan_lake = [&]() {
+      return QueryText(s, std::string(kAggregate) + "delta_scan('" + table.string() + "')");
+    };
+    runner.Pair("scan_after_delete", 1.10, scan_base, scan_lake,
+                "aggregate over the table after the copy-on-write delete");
+  }
+  return runner.Finish("dml_bench");
+}
+
+}  // namespace
+}  // namespace lake::bench
+
+int main(int argc, char** argv) { return lake::bench::Main(argc, argv); }
