@@ -79,8 +79,9 @@ std::string ConfigValue(const Metadata& m, const std::string& key) {
   return it == m.configuration.end() ? std::string() : it->second;
 }
 
-// Operations that rewrite rows inside files: with change data feed on they need cdc files
-// (PROTOCOL.md "Change Data Files"), which lake does not write yet.
+// Operations that rewrite rows inside files: with change data feed on, a commit of theirs that
+// removes and re-adds rows needs cdc files (PROTOCOL.md "Change Data Files"), else readers see
+// the copied rows as deleted and inserted again (engine/internal/change_data_writer.h).
 bool IsRowLevelOperation(std::string_view op) {
   return op == "UPDATE" || op == "MERGE" || op == "DELETE";
 }
@@ -678,7 +679,7 @@ Status Transaction::ValidateForCommit() const {
                                             "Deletion Vectors\")"));
     }
   }
-  // Change data feed: row-level rewrites need cdc files lake does not produce yet.
+  // Change data feed: a row-level rewrite must carry its cdc files (the writer forgot them).
   const bool cdf_active = IsFeatureSupported(protocol, "changeDataFeed") &&
                           ConfigIsTrue(meta, "delta.enableChangeDataFeed");
   if (cdf_active && cdcs_.empty() && IsRowLevelOperation(operation_)) {
@@ -689,8 +690,8 @@ Status Transaction::ValidateForCommit() const {
     if (removes_data && adds_data) {
       return Status::NotSupported(StrCat(TableName(), ": ", operation_,
                                          " rewrites rows of a table with change data feed "
-                                         "enabled; feature 'changeDataFeed': lake does not "
-                                         "write change data files yet"))
+                                         "enabled but writes no change data files; feature "
+                                         "'changeDataFeed' is not supported by this statement"))
           .WithHint("disable delta.enableChangeDataFeed, or run the statement with Spark");
     }
   }

@@ -2,7 +2,9 @@
 //            [, files := ['<add.path>', ...]]): Delta tables through DuckDB's own Parquet scan
 // (DUCKDB-INTEGRATION.md §2.1). `files` restricts the scan to those live files (the write
 // path rewrites exactly the files it removes, row_removal.h); `exclude_rows` (internal) names
-// a registered set of row positions per file to leave out, like extra deletion vectors.
+// a registered set of row positions per file to leave out, like extra deletion vectors;
+// `only_rows` (internal) the reverse: only those positions are read (change_data_writer.h
+// reads the rows a DML removes with it).
 //
 // Design notes.
 //  (1) The function is a copy of parquet_scan with our MultiFileReader + MultiFileList: DuckDB
@@ -664,13 +666,17 @@ class DeltaFileList final : public duckdb::MultiFileList {
         path_(other.path_),
         table_(other.table_),
         selected_(std::move(selected)),
-        exclusions_(other.exclusions_) {}
+        exclusions_(other.exclusions_),
+        only_listed_rows_(other.only_listed_rows_) {}
 
-  // Rows left out per file (exclude_rows := token), on top of deletion vectors.
-  void SetExclusions(std::shared_ptr<const RowExclusions> exclusions) {
+  // Rows left out per file (exclude_rows := token), on top of deletion vectors; with
+  // `only_listed`, the rows read per file instead (only_rows := token), DVs still applied.
+  void SetExclusions(std::shared_ptr<const RowExclusions> exclusions, bool only_listed = false) {
     exclusions_ = std::move(exclusions);
+    only_listed_rows_ = only_listed;
   }
   const RowExclusions* exclusions() const { return exclusions_.get(); }
+  bool only_listed_rows() const { return only_listed_rows_; }
 
   // Loads the snapshot (once). `only_files`: scan just the live files with these log paths
   // (add.path as the log writes it); a path that is not live is an error.
@@ -820,6 +826,7 @@ class DeltaFileList final : public duckdb::MultiFileList {
   std::shared_ptr<const BoundTable> table_;
   std::vector<idx_t> selected_;
   std::shared_ptr<const RowExclusions> exclusions_;
+  bool only_listed_rows_ = false;
 };
 
 // The registered exclusions (RegisterRowExclusions), by token.
@@ -860,6 +867,27 @@ class DeletionVectorFilter final : public duckdb::DeleteFilter {
 
  private:
   std::shared_ptr<const delta::DeletionVector> dv_;
+};
+
+// Keeps only the listed rows (sorted positions) of a file: delta_scan(..., only_rows := ...).
+class ListedRowsFilter final : public duckdb::DeleteFilter {
+ public:
+  explicit ListedRowsFilter(std::vector<uint64_t> rows) : rows_(std::move(rows)) {}
+
+  idx_t Filter(duckdb::row_t start_row_index, idx_t count, duckdb::SelectionVector& sel) override {
+    if (count == 0) return 0;
+    sel.Initialize(STANDARD_VECTOR_SIZE);
+    const auto start = static_cast<uint64_t>(start_row_index);
+    idx_t selected = 0;
+    for (auto it = std::lower_bound(rows_.begin(), rows_.end(), start);
+         it != rows_.end() && *it < start + count; ++it) {
+      sel.set_index(selected++, static_cast<idx_t>(*it - start));
+    }
+    return selected;
+  }
+
+ private:
+  std::vector<uint64_t> rows_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -907,7 +935,7 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
                    duckdb::MultiFileOptions& options, ClientContext& context) override {
     std::string lower = ToLower(key);
     if (lower == "version" || lower == "timestamp" || lower == "skip_files" || lower == "files" ||
-        lower == "exclude_rows") {
+        lower == "exclude_rows" || lower == "only_rows") {
       options.custom_options[lower] = val;
       return true;
     }
@@ -945,17 +973,18 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
       }
     }
     list.Load(version, timestamp_ms, only_files);
-    auto x = options.custom_options.find("exclude_rows");
-    if (x != options.custom_options.end() && !x->second.IsNull()) {
+    for (const char* option : {"exclude_rows", "only_rows"}) {
+      auto x = options.custom_options.find(option);
+      if (x == options.custom_options.end() || x->second.IsNull()) continue;
       const std::string token = x->second.ToString();
       auto& registry = ExclusionRegistry::Get();
       std::lock_guard lock(registry.mu);
       auto it = registry.by_token.find(token);
       if (it == registry.by_token.end()) {
-        ThrowStatus(Status::InvalidArgument(
-            StrCat("delta_scan: exclude_rows := '", token, "' is not a registered row set")));
+        ThrowStatus(Status::InvalidArgument(StrCat("delta_scan: ", option, " := '", token,
+                                                   "' is not a registered row set")));
       }
-      list.SetExclusions(it->second);
+      list.SetExclusions(it->second, std::string_view(option) == "only_rows");
     }
     const BoundTable& table = list.table();
     return_types = duckdb::vector<LogicalType>(table.types.begin(), table.types.end());
@@ -1038,6 +1067,19 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
                                            table.snapshot->version(), ", file ", add.path)));
       }
       deleted = std::move(*dv);
+    }
+    if (const RowExclusions* exclusions = list.exclusions(); exclusions && list.only_listed_rows()) {
+      // only_rows: the listed rows that no DV deleted; a file not listed reads nothing.
+      auto it = exclusions->find(add.path);
+      std::vector<uint64_t> kept;
+      if (it != exclusions->end()) {
+        const std::vector<uint64_t> none;
+        const std::vector<uint64_t>& dv_rows = deleted ? deleted->rows() : none;
+        std::set_difference(it->second.begin(), it->second.end(), dv_rows.begin(), dv_rows.end(),
+                            std::back_inserter(kept));
+      }
+      reader.deletion_filter = duckdb::make_uniq<ListedRowsFilter>(std::move(kept));
+      return;
     }
     if (const RowExclusions* exclusions = list.exclusions()) {
       auto it = exclusions->find(add.path);
@@ -1147,6 +1189,7 @@ void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
     function.named_parameters["skip_files"] = LogicalType::BOOLEAN;
     function.named_parameters["files"] = LogicalType::LIST(LogicalType::VARCHAR);
     function.named_parameters["exclude_rows"] = LogicalType::VARCHAR;
+    function.named_parameters["only_rows"] = LogicalType::VARCHAR;
     // Parquet's own statistics / partition stats describe files, not the snapshot (DVs).
     function.statistics = nullptr;
     function.get_partition_stats = nullptr;

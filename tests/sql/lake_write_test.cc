@@ -552,18 +552,18 @@ TEST_F(LakeWriteTest, ReplaceWhereRewritesOnlyTheMatchingRows) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
-TEST_F(LakeWriteTest, ReplaceWhereRewritingPartOfAFileIsRefusedWithChangeDataFeed) {
+TEST_F(LakeWriteTest, ReplaceWhereRewritingPartOfAFileWritesChangeDataWithChangeDataFeed) {
   std::string location =
       CreateTable("t", kIdName, {}, {{"delta.enableChangeDataFeed", "true"}});
   ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (5, 'e')").status());
-  auto r = Query("INSERT INTO t REPLACE WHERE id >= 5 VALUES (6, 'f')");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status();
-  EXPECT_THAT(r.status().message(), HasSubstr("_change_data"));
-  EXPECT_FALSE(HasCommit(location, 2));
+  // 1 is copied: the commit carries cdc files (tests/sql/cdf_write_test.cc reads them).
+  ASSERT_OK(Query("INSERT INTO t REPLACE WHERE id >= 5 VALUES (6, 'f')").status());
+  EXPECT_FALSE(Of(Actions(location, 2), "cdc").empty());
   // Replacing whole files needs no change files (deletes derive from the removes).
   ASSERT_OK(Query("INSERT INTO t REPLACE WHERE id >= 0 VALUES (7, 'g')").status());
+  EXPECT_TRUE(Of(Actions(location, 3), "cdc").empty());
   EXPECT_THAT(Rows("SELECT id FROM t"), ::testing::ElementsAre("7"));
+  EXPECT_THAT(Validate(location), IsEmpty());
 }
 
 TEST_F(LakeWriteTest, ReplaceWhereOnPartitionColumnsRewritesNoData) {

@@ -17,8 +17,10 @@
 //  (4) A DELETE must be its transaction's first write to the table: the positions refer to
 //      the pinned snapshot; staged, uncommitted writes of an earlier statement are not visible
 //      (refused loudly, as for overwrites, lake_write.cc design note 7).
-//  (5) Change data feed tables need _change_data files for row-level changes, which lake does
-//      not write yet: the writer gate refuses the commit with kNotSupported.
+//  (5) Change data feed (change_data_writer.h): when rows of a file are copied, the commit
+//      carries cdc files with every deleted row, whole removed files' rows included, since
+//      readers then ignore its removes; a DELETE that only drops whole files (a partition
+//      predicate) writes none, its removes are the change record, as in Spark.
 #include "engine/internal/lake_dml.h"
 
 #include <chrono>
@@ -35,6 +37,7 @@
 #include "duckdb/planner/operator/logical_filter.hpp"
 #include "duckdb/planner/operator/logical_get.hpp"
 #include "engine/data_writer.h"
+#include "engine/internal/change_data_writer.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_write.h"
 #include "engine/internal/row_removal.h"
@@ -242,6 +245,18 @@ class LakeDelete final : public duckdb::PhysicalOperator {
           removal_target.now_ms = NowMs();
           LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
                                 RemoveRows(db, removal_target, global.rows));
+          int64_t change_files = 0;
+          if (!removal.adds.empty() && RecordsChangeData(txn.metadata())) {  // design note 5
+            ChangeDataTarget cdc;
+            cdc.location = removal_target.location;
+            cdc.snapshot = removal_target.snapshot;
+            cdc.store = removal_target.store;
+            cdc.schema = removal_target.schema;
+            cdc.options = options;
+            LAKE_ASSIGN_OR_RETURN(auto deleted,
+                                  WriteChangeRowsAt(db, cdc, global.rows, ChangeType::kDelete));
+            LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(deleted), &change_files));
+          }
           int64_t added_bytes = 0;
           const size_t added_files = removal.adds.size();
           for (delta::RemoveFile& remove : removal.removes) {
@@ -264,7 +279,8 @@ class LakeDelete final : public duckdb::PhysicalOperator {
               removal.removes.size(), "\",\"numAddedFiles\":\"", added_files,
               "\",\"numCopiedRows\":\"", removal.rows_copied, "\",\"numRemovedBytes\":\"",
               removal.bytes_removed, "\",\"numAddedBytes\":\"", added_bytes,
-              "\",\"numAddedChangeFiles\":\"0\",\"numDeletionVectorsAdded\":\"0\","
+              "\",\"numAddedChangeFiles\":\"", change_files,
+              "\",\"numDeletionVectorsAdded\":\"0\","
               "\"rewriteTimeMs\":\"",
               elapsed_ms, "\"}");
           return Status::OK();

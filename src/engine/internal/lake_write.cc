@@ -68,6 +68,7 @@
 #include "duckdb/planner/operator/logical_update.hpp"
 #include "duckdb/planner/parsed_data/bound_create_table_info.hpp"
 #include "engine/data_writer.h"
+#include "engine/internal/change_data_writer.h"
 #include "engine/internal/database_impl.h"
 #include "delta/literal.h"
 #include "engine/internal/errors.h"
@@ -364,6 +365,17 @@ class LakeInsert final : public duckdb::PhysicalOperator {
     return t;
   }
 
+  // Where change_data_writer.h writes this target's change data.
+  ChangeDataTarget ChangeTarget(PendingTableWrite& pending) const {
+    ChangeDataTarget t;
+    t.location = target_.location;
+    t.snapshot = pending.read.snapshot.get();
+    t.store = &pending.read.engine->store();
+    t.schema = &schema_;
+    t.options = options_;
+    return t;
+  }
+
   // Stages a planned row removal: its removes, and the rewritten rows' adds.
   static Status StageRemoval(PendingTableWrite& pending, RowRemoval removal) {
     for (delta::RemoveFile& remove : removal.removes) {
@@ -429,6 +441,18 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         }
         LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
                               RemoveRows(db, RemovalTarget(pending, now), target_.row_ids->rows));
+        if (RecordsChangeData(txn.metadata())) {
+          // Spark's UpdateCommand with change data feed: the updated rows as they were
+          // (preimages) and as `written` holds them (postimages), so the copied rows of the
+          // rewritten files are no change (change_data_writer.h rule 1).
+          const ChangeDataTarget cdc = ChangeTarget(pending);
+          LAKE_ASSIGN_OR_RETURN(auto pre, WriteChangeRowsAt(db, cdc, target_.row_ids->rows,
+                                                            ChangeType::kUpdatePreimage));
+          LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(pre), &pending.num_change_files));
+          LAKE_ASSIGN_OR_RETURN(
+              auto post, WriteChangeRowsOfFiles(db, cdc, written, ChangeType::kUpdatePostimage));
+          LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(post), &pending.num_change_files));
+        }
         return StageRemoval(pending, std::move(removal));
       }
       case WriteTarget::Overwrite::kRowsWhere: {
@@ -440,18 +464,27 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         LAKE_ASSIGN_OR_RETURN(
             RowRemoval removal,
             RemoveRowsWhere(db, RemovalTarget(pending, now), target_.overwrite_predicate));
-        auto cdf = snap.metadata().configuration.find("delta.enableChangeDataFeed");
-        if (removal.files_rewritten > 0 && cdf != snap.metadata().configuration.end() &&
-            ToLower(cdf->second) == "true") {
-          // The copied rows would read as deleted and inserted again in the change feed;
-          // Spark writes _change_data files here (PROTOCOL.md "Change Data Files").
-          return Status::NotSupported(
-                     StrCat(target_.display_name, ": REPLACE WHERE ", target_.overwrite_predicate,
-                            " rewrites part of ", removal.files_rewritten,
-                            " file(s) of a table with change data feed; writing _change_data "
-                            "files is not supported yet"))
-              .WithHint("use a predicate on partition columns (whole files are replaced), or "
-                        "disable delta.enableChangeDataFeed");
+        if (!removal.adds.empty() && RecordsChangeData(txn.metadata())) {
+          // The copied rows would read as deleted and inserted again (change_data_writer.h
+          // rules 1 and 3): cdc files hold the rows the predicate removes, from every removed
+          // file, and the rows written. Whole-file replaces need none (rule 2).
+          std::vector<std::string> removed;
+          for (const delta::RemoveFile& r : removal.removes) removed.push_back(SqlQuote(r.path));
+          const ChangeDataTarget cdc = ChangeTarget(pending);
+          std::unique_ptr<Session> session = NewSession(db);
+          LAKE_ASSIGN_OR_RETURN(
+              auto deleted,
+              WriteChangeRows(*session, cdc,
+                              StrCat("SELECT * FROM delta_scan(", SqlQuote(target_.location),
+                                     ", version := ", snap.version(), ", files := [",
+                                     StrJoin(removed, ", "), "]) WHERE (\n",
+                                     target_.overwrite_predicate, "\n)"),
+                              ChangeType::kDelete));
+          LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(deleted), &pending.num_change_files));
+          LAKE_ASSIGN_OR_RETURN(auto inserted,
+                                WriteChangeRowsOfFiles(db, cdc, written, ChangeType::kInsert));
+          LAKE_RETURN_IF_ERROR(
+              StageChangeData(txn, std::move(inserted), &pending.num_change_files));
         }
         pending.num_deleted_rows += removal.rows_removed;
         pending.report_row_rewrites = true;
@@ -1109,7 +1142,8 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
           pending->num_copied_rows, "\",\"numAddedFiles\":\"", pending->num_files,
           "\",\"numRemovedFiles\":\"", pending->num_removed_files, "\",\"numAddedBytes\":\"",
           pending->num_output_bytes, "\",\"numRemovedBytes\":\"", pending->num_removed_bytes,
-          "\",\"numAddedChangeFiles\":\"0\",\"numDeletionVectorsAdded\":\"0\"}");
+          "\",\"numAddedChangeFiles\":\"", pending->num_change_files,
+          "\",\"numDeletionVectorsAdded\":\"0\"}");
     }
     pending->txn->SetOperation(
         pending->operation, pending->operation_parameters,
@@ -1121,7 +1155,8 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
                          : std::string(),
                pending->report_row_rewrites
                    ? StrCat(",\"numDeletedRows\":\"", pending->num_deleted_rows,
-                            "\",\"numCopiedRows\":\"", pending->num_copied_rows, "\"")
+                            "\",\"numCopiedRows\":\"", pending->num_copied_rows,
+                            "\",\"numAddedChangeFiles\":\"", pending->num_change_files, "\"")
                    : std::string(),
                "}"));
     Result<delta::CommitResult> committed = pending->txn->Commit();

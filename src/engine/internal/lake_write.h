@@ -64,6 +64,7 @@ struct PendingTableWrite {
   // Rows an overwrite by predicate removed, and the rows of partly matching files it copied.
   int64_t num_deleted_rows = 0;
   int64_t num_copied_rows = 0;
+  int64_t num_change_files = 0;  // cdc files staged (change_data_writer.h)
   bool report_row_rewrites = false;
   // When set, commitInfo.operationMetrics as is (DML records its own, lake_dml.cc).
   std::string operation_metrics;
