@@ -257,8 +257,13 @@ class LakeDelete final : public duckdb::PhysicalOperator {
                                   WriteChangeRowsAt(db, cdc, global.rows, ChangeType::kDelete));
             LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(deleted), &change_files));
           }
-          int64_t added_bytes = 0;
-          const size_t added_files = removal.adds.size();
+          // Files added back under a deletion vector are neither removed nor added data
+          // (Spark's DELETE with DVs counts only whole-file removes and new files).
+          int64_t added_bytes = -removal.bytes_dv_marked;
+          const int64_t added_files =
+              static_cast<int64_t>(removal.adds.size()) - removal.files_dv_marked;
+          const int64_t removed_files =
+              static_cast<int64_t>(removal.removes.size()) - removal.files_dv_marked;
           for (delta::RemoveFile& remove : removal.removes) {
             LAKE_RETURN_IF_ERROR(txn.StageRemove(std::move(remove)));
           }
@@ -276,13 +281,14 @@ class LakeDelete final : public duckdb::PhysicalOperator {
               "{\"predicate\":", JsonQuote(StrCat("[", StrJoin(quoted, ","), "]")), "}");
           pending->operation_metrics = StrCat(
               "{\"numDeletedRows\":\"", removal.rows_removed, "\",\"numRemovedFiles\":\"",
-              removal.removes.size(), "\",\"numAddedFiles\":\"", added_files,
+              removed_files, "\",\"numAddedFiles\":\"", added_files,
               "\",\"numCopiedRows\":\"", removal.rows_copied, "\",\"numRemovedBytes\":\"",
               removal.bytes_removed, "\",\"numAddedBytes\":\"", added_bytes,
               "\",\"numAddedChangeFiles\":\"", change_files,
-              "\",\"numDeletionVectorsAdded\":\"0\","
-              "\"rewriteTimeMs\":\"",
-              elapsed_ms, "\"}");
+              "\",\"numDeletionVectorsAdded\":\"", removal.dvs_added,
+              "\",\"numDeletionVectorsRemoved\":\"", removal.dvs_removed,
+              "\",\"numDeletionVectorsUpdated\":\"", removal.dvs_updated,
+              "\",\"rewriteTimeMs\":\"", elapsed_ms, "\"}");
           return Status::OK();
         });
   }

@@ -389,6 +389,12 @@ class LakeInsert final : public duckdb::PhysicalOperator {
     pending.num_removed_files += static_cast<int64_t>(removal.removes.size());
     pending.num_removed_bytes += removal.bytes_removed;
     pending.num_copied_rows += removal.rows_copied;
+    // Files added back under a deletion vector are not new data (dv_removal.h).
+    pending.num_files -= removal.files_dv_marked;
+    pending.num_output_bytes -= removal.bytes_dv_marked;
+    pending.num_dvs_added += removal.dvs_added;
+    pending.num_dvs_removed += removal.dvs_removed;
+    pending.num_dvs_updated += removal.dvs_updated;
     return Status::OK();
   }
 
@@ -1143,7 +1149,9 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
           "\",\"numRemovedFiles\":\"", pending->num_removed_files, "\",\"numAddedBytes\":\"",
           pending->num_output_bytes, "\",\"numRemovedBytes\":\"", pending->num_removed_bytes,
           "\",\"numAddedChangeFiles\":\"", pending->num_change_files,
-          "\",\"numDeletionVectorsAdded\":\"0\"}");
+          "\",\"numDeletionVectorsAdded\":\"", pending->num_dvs_added,
+          "\",\"numDeletionVectorsRemoved\":\"", pending->num_dvs_removed,
+          "\",\"numDeletionVectorsUpdated\":\"", pending->num_dvs_updated, "\"}");
     }
     pending->txn->SetOperation(
         pending->operation, pending->operation_parameters,

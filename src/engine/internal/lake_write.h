@@ -69,6 +69,10 @@ struct PendingTableWrite {
   // When set, commitInfo.operationMetrics as is (DML records its own, lake_dml.cc).
   std::string operation_metrics;
   bool txn_staged = false;
+  // Deletion vectors the statement's row removals added, removed, replaced (dv_removal.h).
+  int64_t num_dvs_added = 0;
+  int64_t num_dvs_removed = 0;
+  int64_t num_dvs_updated = 0;
   // CREATE TABLE AS SELECT: registered in the directory after the commit.
   std::optional<NewTable> register_as;
   std::shared_ptr<TableDirectory> directory;

@@ -27,6 +27,8 @@ struct OptimizeSpec {
   std::optional<std::string> path;   // delta.`/path` or '/path'
   std::optional<std::string> where;  // the predicate text after WHERE
   std::vector<std::string> zorder_by;
+  // REORG TABLE ... APPLY (PURGE) (reorg_sql.h): rewrite the files with deletion vectors.
+  bool purge = false;
 };
 
 struct ConvertSpec {

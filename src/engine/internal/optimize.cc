@@ -31,6 +31,10 @@
 //  (5) Files written before an error are orphans no commit names; they are deleted when the
 //      failure happens before the commit is attempted, and left for VACUUM otherwise (a
 //      commit whose outcome is unknown may have named them).
+//  (6) REORG TABLE ... APPLY (PURGE) (reorg_sql.h) runs here with spec.purge: the candidates
+//      are the files with a deletion vector, whatever their size or deleted ratio, binned as
+//      in (1); the commit is operation REORG, parameters predicate and applyPurge (Spark's
+//      DeltaOperations.Reorg), OPTIMIZE's metrics.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -47,6 +51,7 @@
 #include "engine/internal/lake_catalog.h"
 #include "engine/internal/maintenance.h"
 #include "engine/internal/maintenance_sql.h"
+#include "engine/internal/reorg_sql.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
 
@@ -129,7 +134,7 @@ class Optimizer {
 
   Result<OptimizeOutcome> Run() {
     LAKE_RETURN_IF_ERROR(ResolveTarget());
-    what_ = StrCat("OPTIMIZE ", display_);
+    what_ = StrCat(spec_.purge ? "REORG TABLE " : "OPTIMIZE ", display_);
     Result<CachedTable> cached = SnapshotCache::Get(db_).Latest(location_);
     if (!cached.ok()) return cached.status().WithContext(what_);
     table_ = std::move(*cached);
@@ -198,7 +203,7 @@ class Optimizer {
       Status staged = txn_->StageAdd(std::move(add));
       if (!staged.ok()) return staged.WithContext(what_);
     }
-    txn_->SetOperation("OPTIMIZE", Parameters(), Metrics(out));
+    txn_->SetOperation(spec_.purge ? "REORG" : "OPTIMIZE", Parameters(), Metrics(out));
     remove_written.Dismiss();
     Result<delta::CommitResult> committed = txn_->Commit();
     if (!committed.ok()) return committed.status().WithContext(what_);
@@ -353,6 +358,9 @@ class Optimizer {
     for (size_t i : group.files) candidates.push_back(&files[i]);
     if (!spec_.zorder_by.empty()) return {candidates};
     std::erase_if(candidates, [&](const delta::AddFile* f) {
+      // REORG ... APPLY (PURGE): every file with a deletion vector, whatever its size or
+      // deleted ratio (Spark's DeletionVectorsPurge strategy); bins as below.
+      if (spec_.purge) return !f->deletion_vector;
       if (f->size < target_size_) return false;
       if (!f->deletion_vector) return true;
       std::optional<int64_t> records = delta::StatsNumRecords(f->stats);
@@ -490,6 +498,9 @@ class Optimizer {
     std::string predicate = "[";
     if (spec_.where) AppendJsonQuoted(*spec_.where, predicate);
     predicate += "]";
+    if (spec_.purge) {  // Spark's DeltaOperations.Reorg
+      return StrCat("{\"predicate\":", JsonQuote(predicate), ",\"applyPurge\":true}");
+    }
     std::vector<std::string> zorder;
     for (const std::string& c : spec_.zorder_by) zorder.push_back(JsonQuote(c));
     return StrCat("{\"predicate\":", JsonQuote(predicate), ",\"zOrderBy\":",
@@ -582,6 +593,12 @@ duckdb::unique_ptr<duckdb::FunctionData> OptimizeBind(ClientContext&,
                                                       duckdb::vector<std::string>& names) {
   const std::string sql = input.inputs[0].ToString();
   MaintenanceParse parsed = ParseMaintenanceSql(sql);
+  if (ReorgParse reorg = ParseReorgSql(sql); reorg.kind != ReorgParse::Kind::kNotOurs) {
+    // REORG TABLE ... APPLY (PURGE) runs as an OPTIMIZE with purge set (reorg_sql.h).
+    if (reorg.kind == ReorgParse::Kind::kError) ThrowStatus(Status::InvalidArgument(reorg.error));
+    parsed.kind = MaintenanceParse::Kind::kParsed;
+    parsed.statement = std::move(reorg.spec);
+  }
   if (parsed.kind != MaintenanceParse::Kind::kParsed ||
       !std::holds_alternative<OptimizeSpec>(parsed.statement)) {
     ThrowStatus(Status::InvalidArgument(StrCat(

@@ -10,6 +10,7 @@
 #include "delta/skipping.h"
 #include "delta/transaction.h"
 #include "engine/internal/database_impl.h"
+#include "engine/internal/dv_removal.h"
 #include "engine/internal/scan.h"
 
 namespace lake::engine::internal {
@@ -109,6 +110,15 @@ Result<RowRemoval> RemoveRowsWhere(duckdb::DatabaseInstance& db, const RowRemova
 
 Result<RowRemoval> RemoveRows(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
                               const std::map<std::string, std::vector<uint64_t>>& rows_by_file) {
+  if (WritesDeletionVectors(*target.snapshot)) {
+    return RemoveRowsWithDeletionVectors(db, target, rows_by_file);
+  }
+  return RemoveRowsCopyOnWrite(db, target, rows_by_file);
+}
+
+Result<RowRemoval> RemoveRowsCopyOnWrite(
+    duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
+    const std::map<std::string, std::vector<uint64_t>>& rows_by_file) {
   if (rows_by_file.empty()) return RowRemoval{};
   LAKE_ASSIGN_OR_RETURN(auto by_local_path, FilesByLocalPath(target));
   const auto& files = target.snapshot->files();

@@ -35,6 +35,13 @@ struct RowRemoval {
   int64_t rows_copied = 0;
   int64_t bytes_removed = 0;
   int64_t files_rewritten = 0;  // removed files whose other rows were copied
+  // Deletion vectors (dv_removal.h): files removed and added back under a new DV. They are
+  // in `removes` and in `adds` (same path), not rewritten and not copied.
+  int64_t files_dv_marked = 0;
+  int64_t bytes_dv_marked = 0;  // their size, in `adds` but not new data
+  int64_t dvs_added = 0;        // adds carrying a DV (Spark's numDeletionVectorsAdded)
+  int64_t dvs_removed = 0;      // removes carrying a DV (numDeletionVectorsRemoved)
+  int64_t dvs_updated = 0;      // paths with a DV on both sides (numDeletionVectorsUpdated)
 };
 
 struct RowRemovalTarget {
@@ -54,10 +61,16 @@ Result<RowRemoval> RemoveRowsWhere(duckdb::DatabaseInstance& db, const RowRemova
                                    const std::string& predicate);
 
 // Plans the removal of given rows: per file (its local path, as delta_scan's `filename`
-// gives it), the sorted positions (file_row_number) to remove. Step (2) as above, the partly
-// matching files rewritten through delta_scan(..., exclude_rows := ...). kInternal for a
-// path that is not a live file of the snapshot.
+// gives it), the sorted positions (file_row_number) to remove. On a table that writes
+// deletion vectors (dv_removal.h) partly matching files get a DV; otherwise step (2) as
+// above, the partly matching files rewritten through delta_scan(..., exclude_rows := ...).
+// kInternal for a path that is not a live file of the snapshot.
 Result<RowRemoval> RemoveRows(duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
                               const std::map<std::string, std::vector<uint64_t>>& rows_by_file);
+
+// RemoveRows without deletion vectors: always copy-on-write.
+Result<RowRemoval> RemoveRowsCopyOnWrite(
+    duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
+    const std::map<std::string, std::vector<uint64_t>>& rows_by_file);
 
 }  // namespace lake::engine::internal

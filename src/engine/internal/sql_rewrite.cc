@@ -13,6 +13,7 @@
 
 #include "base/strings.h"
 #include "engine/internal/maintenance_sql.h"
+#include "engine/internal/reorg_sql.h"
 #include "engine/internal/restore_vacuum_sql.h"
 #include "engine/internal/spark_ddl.h"
 
@@ -239,6 +240,17 @@ class Rewriter {
                        std::holds_alternative<OptimizeSpec>(m.statement) ? "lake_optimize("
                                                                          : "lake_convert(",
                        SqlQuote(sql_), ")");
+        return r;
+      }
+    }
+    if (IsWord(t_, 0, "reorg")) {
+      // REORG TABLE ... APPLY (PURGE) (reorg_sql.h), run by lake_optimize.
+      ReorgParse reorg = ParseReorgSql(sql_);
+      if (reorg.kind == ReorgParse::Kind::kError) return Error({reorg.error, reorg.error_position});
+      if (reorg.kind == ReorgParse::Kind::kParsed) {
+        SqlRewrite r;
+        r.kind = SqlRewrite::Kind::kRewritten;
+        r.sql = StrCat("SELECT * FROM lake_optimize(", SqlQuote(sql_), ")");
         return r;
       }
     }
