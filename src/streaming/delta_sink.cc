@@ -65,9 +65,13 @@ Status DeltaSink::Open(const SinkContext& context) {
 Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_view query,
                                        BatchId batch) {
   const std::string& query_id = context_.query_id;
-  Result<delta::SnapshotPtr> snapshot = delta::LoadSnapshot(*engine_);
+  // The snapshot of the previous batch, refreshed: only commits since then are read.
+  Result<delta::SnapshotPtr> snapshot = last_snapshot_
+                                            ? delta::RefreshSnapshot(*engine_, last_snapshot_)
+                                            : delta::LoadSnapshot(*engine_);
   const bool create = !snapshot.ok() && snapshot.status().code() == StatusCode::kNotFound;
   if (!snapshot.ok() && !create) return snapshot.status();
+  if (snapshot.ok()) last_snapshot_ = *snapshot;
 
   LAKE_ASSIGN_OR_RETURN(engine::QuerySchema rows, engine::DeltaSchemaOfQuery(session, query));
   std::unique_ptr<delta::Transaction> txn;
@@ -152,9 +156,12 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
                             {"numOutputRows", std::to_string(num_rows)}};
   txn->SetOperation("STREAMING UPDATE", parameters.dump(), metrics.dump());
   LAKE_ASSIGN_OR_RETURN(delta::CommitResult committed, txn->Commit());
+  Result<delta::SnapshotPtr> after =
+      last_snapshot_ ? delta::RefreshSnapshot(*engine_, last_snapshot_)
+                     : delta::LoadSnapshot(*engine_, committed.version);
+  if (after.ok()) last_snapshot_ = *after;
 
   // A checkpoint failure never fails the batch: the commit is what counts (as lake_write.cc).
-  Result<delta::SnapshotPtr> after = delta::LoadSnapshot(*engine_, committed.version);
   if (after.ok() && delta::ShouldCheckpoint(committed.version, (*after)->metadata())) {
     Result<delta::LastCheckpointHint> checkpoint = delta::WriteCheckpoint(*engine_, **after);
     if (!checkpoint.ok()) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "delta/engine.h"
+#include "delta/snapshot.h"
 #include "streaming/sink.h"
 
 namespace lake::streaming {
@@ -51,6 +52,7 @@ class DeltaSink : public Sink {
   DeltaSinkOptions options_;
   SinkContext context_;
   std::unique_ptr<delta::Engine> engine_;
+  delta::SnapshotPtr last_snapshot_;  // the table after the last batch, for a cheap refresh
 };
 
 }  // namespace lake::streaming

@@ -186,8 +186,12 @@ Result<std::vector<DeltaSource::PlannedFile>> DeltaSource::Walk(const DeltaSourc
   delta::Version version = start.reservoir_version;
   int64_t first_index = start.index + 1;
   if (start.is_starting_version) {
-    LAKE_ASSIGN_OR_RETURN(delta::SnapshotPtr snapshot,
-                          delta::LoadSnapshot(*engine_, start.reservoir_version));
+    // The initial snapshot is walked once per batch while it lasts: load it once.
+    if (!starting_snapshot_ || starting_snapshot_->version() != start.reservoir_version) {
+      LAKE_ASSIGN_OR_RETURN(starting_snapshot_,
+                            delta::LoadSnapshot(*engine_, start.reservoir_version));
+    }
+    const delta::SnapshotPtr& snapshot = starting_snapshot_;
     std::vector<const delta::AddFile*> files;
     for (const delta::AddFile& add : snapshot->files()) files.push_back(&add);
     std::sort(files.begin(), files.end(), [](const delta::AddFile* a, const delta::AddFile* b) {

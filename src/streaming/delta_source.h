@@ -94,6 +94,7 @@ class DeltaSource : public Source {
   SourceContext context_;
   std::unique_ptr<delta::Engine> engine_;
   delta::SnapshotPtr latest_;
+  delta::SnapshotPtr starting_snapshot_;  // the snapshot of an isStartingVersion position
   std::string schema_string_;  // the schema this run reads with
   std::optional<delta::Version> available_now_cap_;
 };

@@ -337,8 +337,17 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
   if (schema_.fields.empty()) LAKE_RETURN_IF_ERROR(InferSchema(session, files));
 
   const std::string reader = ReaderSql(files);
-  LAKE_ASSIGN_OR_RETURN(engine::ResultTable described,
-                        session.Query(StrCat("SELECT * FROM ", reader, " LIMIT 0")));
+  // A file that does not parse fails the batch: its rows cannot be told apart from the
+  // rest, and skipping it would lose them silently.
+  auto unreadable = [&](const Status& error) {
+    return error.WithContext(StrCat(description(), ": batch ", batch))
+        .WithHint("fix the file the message names, in place: a restart re-reads the same "
+                  "files (moving it away fails the batch again)");
+  };
+  Result<engine::ResultTable> described_or =
+      session.Query(StrCat("SELECT * FROM ", reader, " LIMIT 0"));
+  if (!described_or.ok()) return unreadable(described_or.status());
+  const engine::ResultTable& described = *described_or;
   std::vector<SourceColumn> columns;
   std::vector<engine::ResultColumn> extras;
   for (const engine::ResultColumn& c : described.columns) {
@@ -433,10 +442,11 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
     select.push_back("struct_pack(file_path := meta.path, file_modification_time := "
                      "make_timestamptz(meta.mtime_ms * 1000), file_size := meta.size) AS _metadata");
   }
-  LAKE_RETURN_IF_ERROR(session
-                           .Query(StrCat("CREATE OR REPLACE TEMP TABLE ", SqlIdent(table),
-                                         " AS SELECT ", StrJoin(select, ", "), " FROM ", from))
-                           .status());
+  Status created = session
+                       .Query(StrCat("CREATE OR REPLACE TEMP TABLE ", SqlIdent(table),
+                                     " AS SELECT ", StrJoin(select, ", "), " FROM ", from))
+                       .status();
+  if (!created.ok()) return unreadable(created);
   LAKE_ASSIGN_OR_RETURN(engine::ResultTable count,
                         session.Query(StrCat("SELECT count(*) FROM ", SqlIdent(table))));
   return std::get<int64_t>(count.rows.at(0).at(0).v);

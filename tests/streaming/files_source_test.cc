@@ -216,6 +216,24 @@ TEST_F(FilesSourceTest, NoneModeIgnoresNewColumns) {
   EXPECT_EQ(Out("*"), (std::vector<std::string>{"1", "2"}));  // one column, no rescue
 }
 
+TEST_F(FilesSourceTest, AMalformedJsonFileFailsTheBatchNamingIt) {
+  Land("1.json", "{\"id\":\"1\"}\n");
+  ASSERT_OK(Run(FilesSourceOptions{}).status());
+  Land("2.json", "{\"id\":\"2\"}\n{\"id\": oops\n");
+  Result<RunResult> failed = Run(FilesSourceOptions{});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_THAT(failed.status().message(), HasSubstr("2.json"));
+  EXPECT_THAT(failed.status().message(), HasSubstr("batch 1"));
+  EXPECT_THAT(failed.status().hint(), HasSubstr("fix the file"));
+  EXPECT_EQ(Out("id"), (std::vector<std::string>{"1"}));
+  // Fixed in place, the same batch goes through.
+  Land("2.json", "{\"id\":\"2\"}\n{\"id\":\"3\"}\n");
+  ASSERT_OK_AND_ASSIGN(RunResult run, Run(FilesSourceOptions{}));
+  ASSERT_EQ(run.batches.size(), 1u);
+  EXPECT_EQ(run.batches[0].batch_id, 1);
+  EXPECT_EQ(Out("id"), (std::vector<std::string>{"1", "2", "3"}));
+}
+
 TEST_F(FilesSourceTest, MetadataColumnNamesTheFileAndItsTime) {
   FilesSourceOptions source;
   source.include_metadata = true;

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <nlohmann/json.hpp>
 
@@ -220,6 +222,26 @@ TEST_F(QueryTest, ProcessingTimeRunsUntilStoppedAndFinishesTheBatchInFlight) {
   EXPECT_EQ(run.batches[0].num_input_rows, 3);
   EXPECT_EQ(run.batches[1].num_input_rows, 2);
   EXPECT_EQ(OutRows(), Range(5));
+}
+
+TEST_F(QueryTest, SigtermStopsAProcessingTimeQueryAfterItsBatch) {
+  StopToken stop;
+  StopOnSignals signals(stop);
+  QueryOptions options;
+  options.trigger.kind = Trigger::Kind::kProcessingTime;
+  options.stop = &stop;
+  available_->store(3);
+  // SIGTERM arrives while batch 0 is in flight (its on_batch hook runs before the loop
+  // goes on); the batch is committed, the process lives on, the query stops.
+  options.on_batch = [&](const BatchProgress&) {
+    ::raise(SIGTERM);
+    return Status::OK();
+  };
+  ASSERT_OK_AND_ASSIGN(auto query, NewQuery(options));
+  ASSERT_OK_AND_ASSIGN(RunResult run, query->Run());
+  EXPECT_TRUE(run.stopped_by_request);
+  ASSERT_EQ(run.batches.size(), 1u);
+  EXPECT_EQ(OutRows(), Range(3));
 }
 
 TEST_F(QueryTest, ProcessingTimeNeedsAStopToken) {
