@@ -17,6 +17,7 @@
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_catalog.h"
+#include "engine/internal/lake_merge.h"
 #include "engine/internal/register.h"
 #include "engine/internal/restore_vacuum.h"
 #include "engine/internal/snapshot_cache.h"
@@ -444,7 +445,10 @@ class SessionImpl final : public Session {
       statements = conn_.ExtractStatements(*rewritten);
     }
     // DuckDB parses and binds `VACUUM t` itself, then fails on a lake table at execution.
+    // MERGE INTO a lake table gets Spark's meaning of its star forms (lake_merge.h).
     for (auto& statement : statements) {
+      internal::PrepareLakeMerge(*conn_.context, *statement, /*schema_evolution=*/false,
+                                 /*inside_query=*/false);
       if (std::optional<std::string> vacuum = internal::LakeVacuumFor(*conn_.context, *statement)) {
         statement = std::move(conn_.ExtractStatements(*vacuum)[0]);
       }

@@ -582,6 +582,9 @@ struct BoundTable {
   std::vector<std::string> partition_keys;
   std::vector<std::string> file_paths;  // per snapshot file: the path DuckDB opens
   std::unique_ptr<delta::FileSkipper> skipper;
+  // evolved_schema := '<schema JSON>' (MERGE WITH SCHEMA EVOLUTION, lake_merge.h): the
+  // snapshot's columns plus new ones at the end, which no file holds (they read NULL).
+  std::unique_ptr<const delta::Schema> evolved_schema;
 
   // Returns the live rows (numRecords minus deleted) per snapshot file, -1 where unknown.
   // Computed once, on first use: the optimizer may ask for cardinality several times.
@@ -606,7 +609,8 @@ struct BoundTable {
 Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db,
                                                     const std::string& path,
                                                     std::optional<delta::Version> version,
-                                                    std::optional<int64_t> timestamp_ms) {
+                                                    std::optional<int64_t> timestamp_ms,
+                                                    const std::optional<std::string>& evolved) {
   auto table = std::make_shared<BoundTable>();
   SnapshotCache& cache = SnapshotCache::Get(db);
   Result<CachedTable> cached = timestamp_ms ? cache.AtTimestamp(path, *timestamp_ms)
@@ -618,7 +622,20 @@ Result<std::shared_ptr<const BoundTable>> BindTable(duckdb::DatabaseInstance& db
   table->snapshot = std::move(cached->snapshot);
   const delta::Snapshot& snap = *table->snapshot;
   const std::string& mode = snap.column_mapping_mode();
-  for (const delta::StructField& field : snap.schema().fields) {
+  if (evolved) {
+    LAKE_ASSIGN_OR_RETURN(delta::Schema schema, delta::ParseSchema(*evolved));
+    bool extends = schema.fields.size() >= snap.schema().fields.size();
+    for (size_t i = 0; extends && i < snap.schema().fields.size(); ++i) {
+      extends = ToLower(schema.fields[i].name) == ToLower(snap.schema().fields[i].name);
+    }
+    if (!extends) {
+      return Status::InvalidArgument(StrCat("delta_scan(", path, "): evolved_schema does not "
+                                            "extend the columns of version ", snap.version()));
+    }
+    table->evolved_schema = std::make_unique<const delta::Schema>(std::move(schema));
+  }
+  const delta::Schema& columns = table->evolved_schema ? *table->evolved_schema : snap.schema();
+  for (const delta::StructField& field : columns.fields) {
     LAKE_ASSIGN_OR_RETURN(LogicalType type, ToDuckType(field.type, field.name));
     if (mode == "id") {
       Status ids = CheckFieldIds(field, field.name);
@@ -681,9 +698,10 @@ class DeltaFileList final : public duckdb::MultiFileList {
   // Loads the snapshot (once). `only_files`: scan just the live files with these log paths
   // (add.path as the log writes it); a path that is not live is an error.
   void Load(std::optional<delta::Version> version, std::optional<int64_t> timestamp_ms,
-            const std::optional<std::vector<std::string>>& only_files) {
+            const std::optional<std::vector<std::string>>& only_files,
+            const std::optional<std::string>& evolved_schema) {
     if (table_) return;
-    table_ = ValueOrThrow(BindTable(db_, path_, version, timestamp_ms));
+    table_ = ValueOrThrow(BindTable(db_, path_, version, timestamp_ms, evolved_schema));
     const auto& files = table_->snapshot->files();
     if (!only_files) {
       selected_.resize(files.size());
@@ -935,7 +953,7 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
                    duckdb::MultiFileOptions& options, ClientContext& context) override {
     std::string lower = ToLower(key);
     if (lower == "version" || lower == "timestamp" || lower == "skip_files" || lower == "files" ||
-        lower == "exclude_rows" || lower == "only_rows") {
+        lower == "exclude_rows" || lower == "only_rows" || lower == "evolved_schema") {
       options.custom_options[lower] = val;
       return true;
     }
@@ -972,7 +990,12 @@ class DeltaMultiFileReader final : public duckdb::MultiFileReader {
         if (!v.IsNull()) only_files->push_back(v.ToString());
       }
     }
-    list.Load(version, timestamp_ms, only_files);
+    std::optional<std::string> evolved_schema;
+    auto e = options.custom_options.find("evolved_schema");
+    if (e != options.custom_options.end() && !e->second.IsNull()) {
+      evolved_schema = e->second.ToString();
+    }
+    list.Load(version, timestamp_ms, only_files, evolved_schema);
     for (const char* option : {"exclude_rows", "only_rows"}) {
       auto x = options.custom_options.find(option);
       if (x == options.custom_options.end() || x->second.IsNull()) continue;
@@ -1185,6 +1208,7 @@ void RegisterDeltaScan(duckdb::DatabaseInstance& db) {
     function.get_multi_file_reader = DeltaMultiFileReader::Create;
     function.named_parameters.clear();
     function.named_parameters["version"] = LogicalType::BIGINT;
+    function.named_parameters["evolved_schema"] = LogicalType::VARCHAR;
     function.named_parameters["timestamp"] = LogicalType::ANY;
     function.named_parameters["skip_files"] = LogicalType::BOOLEAN;
     function.named_parameters["files"] = LogicalType::LIST(LogicalType::VARCHAR);

@@ -41,6 +41,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/inspect.h"
 #include "engine/internal/lake_catalog.h"
+#include "engine/internal/lake_merge.h"
 #include "engine/internal/lake_write.h"
 #include "base/strings.h"
 #include "delta/schema_evolution.h"
@@ -68,15 +69,19 @@ struct CtasParts {
 // The rewritten SQL of one statement, from parse to plan.
 struct LakeParseData final : duckdb::ParserExtensionParseData {
   LakeParseData(std::string sql_p, std::optional<CtasParts> ctas_p,
-                std::optional<InsertStatement> insert_p)
-      : sql(std::move(sql_p)), ctas(std::move(ctas_p)), insert(std::move(insert_p)) {}
+                std::optional<InsertStatement> insert_p, bool merge_schema_evolution_p = false)
+      : sql(std::move(sql_p)),
+        ctas(std::move(ctas_p)),
+        insert(std::move(insert_p)),
+        merge_schema_evolution(merge_schema_evolution_p) {}
   duckdb::unique_ptr<duckdb::ParserExtensionParseData> Copy() const override {
-    return duckdb::make_uniq<LakeParseData>(sql, ctas, insert);
+    return duckdb::make_uniq<LakeParseData>(sql, ctas, insert, merge_schema_evolution);
   }
   std::string ToString() const override { return sql; }
   std::string sql;
   std::optional<CtasParts> ctas;
   std::optional<InsertStatement> insert;
+  bool merge_schema_evolution = false;
 };
 
 // Carries the rewritten SQL from LakePlan to LakeBind (steps 3-4 above).
@@ -84,6 +89,7 @@ struct LakeSqlState final : duckdb::ClientContextState {
   std::optional<std::string> pending_sql;
   std::optional<CtasParts> pending_ctas;
   std::optional<InsertStatement> pending_insert;
+  bool pending_merge_schema_evolution = false;
 };
 
 duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
@@ -104,7 +110,8 @@ duckdb::ParserExtensionParseResult LakeParse(duckdb::ParserExtensionInfo*,
   if (rewrite.ctas_table) ctas = CtasParts{*rewrite.ctas_table, std::move(rewrite.ctas_clauses)};
   return duckdb::ParserExtensionParseResult(
       duckdb::make_uniq<LakeParseData>(std::move(rewrite.sql), std::move(ctas),
-                                       std::move(rewrite.insert)));
+                                       std::move(rewrite.insert),
+                                       rewrite.merge_schema_evolution));
 }
 
 duckdb::ParserExtensionPlanResult LakePlan(
@@ -118,6 +125,7 @@ duckdb::ParserExtensionPlanResult LakePlan(
   state->pending_sql = std::move(data->sql);
   state->pending_ctas = std::move(data->ctas);
   state->pending_insert = std::move(data->insert);
+  state->pending_merge_schema_evolution = data->merge_schema_evolution;
   // Deliberate: hands the statement to LakeBind through the Planner (header comment, (3)).
   throw duckdb::BinderException("lake: statement is bound by lake's operator extension");
 }
@@ -259,6 +267,7 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
   std::string sql;
   std::optional<CtasParts> ctas;
   std::optional<InsertStatement> insert;
+  bool merge_schema_evolution = false;
   if (statement.type == duckdb::StatementType::INSERT_STATEMENT) {
     std::optional<SqlRewrite> evolving = MergeSchemaRetry(context, statement);
     if (!evolving) return {};
@@ -276,6 +285,8 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
     state->pending_ctas.reset();
     insert = std::move(state->pending_insert);
     state->pending_insert.reset();
+    merge_schema_evolution = state->pending_merge_schema_evolution;
+    state->pending_merge_schema_evolution = false;
   }
   std::optional<BuiltInsert> built_insert;
   std::optional<LakeTableName> insert_table;
@@ -322,6 +333,9 @@ duckdb::BoundStatement LakeBind(duckdb::ClientContext& context, duckdb::Binder& 
         "AS OF is not supported yet; write it with delta_scan('path', version := n) instead:\n%s",
         sql);
   }
+  // A rewritten MERGE (time travel in its source, WITH SCHEMA EVOLUTION) did not pass
+  // Session's statement preparation: Spark's meaning of its star forms (lake_merge.h).
+  PrepareLakeMerge(context, rewritten, merge_schema_evolution, /*inside_query=*/true);
   duckdb::BoundStatement bound = binder.Bind(rewritten);
   if (built_insert) {
     // Stashed once the INSERT bound, like the CTAS clauses below; PlanLakeInsert takes them.
@@ -396,6 +410,7 @@ void RegisterLakeSql(duckdb::DatabaseInstance& db) {
   RegisterRestoreVacuum(db);
   RegisterMaintenance(db);
   RegisterTableChanges(db);
+  RegisterLakeMerge(db);
 }
 
 }  // namespace lake::engine::internal

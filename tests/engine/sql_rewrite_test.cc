@@ -90,6 +90,39 @@ TEST(SqlRewrite, DescribeHistoryAndDetailByName) {
             "SELECT * FROM delta_detail('lake.\"default\".t', by_name := true)");
 }
 
+// Spark puts a table's alias after its time travel clause, DuckDB before its AT clause.
+TEST(SqlRewrite, AnAliasAfterTimeTravelMovesBeforeTheAtClause) {
+  EXPECT_EQ(Rewritten("SELECT * FROM t VERSION AS OF 3 AS s WHERE s.x = 1"),
+            "SELECT * FROM t AS s AT (VERSION => 3) WHERE s.x = 1");
+  EXPECT_EQ(Rewritten("SELECT * FROM t@v3 s JOIN u ON s.id = u.id"),
+            "SELECT * FROM t s AT (VERSION => 3) JOIN u ON s.id = u.id");
+  EXPECT_EQ(Rewritten("MERGE INTO t USING src TIMESTAMP AS OF '2024-01-01' src ON t.id = src.id "
+                      "WHEN MATCHED THEN DELETE"),
+            "MERGE INTO t USING src src AT (TIMESTAMP => TIMESTAMP '2024-01-01') ON t.id = "
+            "src.id WHEN MATCHED THEN DELETE");
+  // No alias: keywords that follow a table reference are not one.
+  EXPECT_EQ(Rewritten("SELECT * FROM t VERSION AS OF 3 WHERE x = 1"),
+            "SELECT * FROM t AT (VERSION => 3) WHERE x = 1");
+}
+
+TEST(SqlRewrite, MergeWithSchemaEvolutionAndTimeTravelOnTheTarget) {
+  SqlRewrite r = RewriteLakeSql(
+      "MERGE WITH SCHEMA EVOLUTION INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET *");
+  EXPECT_EQ(r.kind, SqlRewrite::Kind::kRewritten);
+  EXPECT_TRUE(r.merge_schema_evolution);
+  EXPECT_EQ(r.sql, "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET *");
+  r = RewriteLakeSql("MERGE WITH SCHEMA EVOLUTION INTO t USING s@v2 s ON t.id = s.id "
+                     "WHEN NOT MATCHED THEN INSERT *");
+  EXPECT_TRUE(r.merge_schema_evolution);
+  EXPECT_EQ(r.sql, "MERGE INTO t USING s s AT (VERSION => 2) ON t.id = s.id "
+                   "WHEN NOT MATCHED THEN INSERT *");
+  EXPECT_THAT(ErrorOf("MERGE INTO t VERSION AS OF 1 USING s ON t.id = s.id "
+                      "WHEN MATCHED THEN DELETE"),
+              ::testing::HasSubstr("latest version"));
+  EXPECT_THAT(ErrorOf("MERGE INTO lake.s.t@v1 USING s ON true WHEN MATCHED THEN DELETE"),
+              ::testing::HasSubstr("latest version"));
+}
+
 TEST(SqlRewrite, AtVersionShorthandBecomesAtClause) {
   EXPECT_EQ(Rewritten("SELECT * FROM sales.t@v12 WHERE x = 1"),
             "SELECT * FROM sales.t AT (VERSION => 12) WHERE x = 1");

@@ -415,21 +415,6 @@ TEST_F(LakeWriteTest, UnsupportedFormsAreRefusedAndEmptyInsertsWriteNoFile) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
-// UPDATE, DELETE and MERGE arrive with issue #4; until then they are refused at bind time by
-// name. They used to end in a DuckDB InternalException, which invalidates the instance.
-TEST_F(LakeWriteTest, MergeIsRefusedAndTheInstanceKeepsWorking) {
-  CreateTable("t", kIdName);
-  ASSERT_OK(Query("INSERT INTO t VALUES (1, 'a'), (2, 'b')").status());
-  for (const char* sql :
-       {"MERGE INTO t USING (SELECT 1 AS id, 'z' AS name) s ON t.id = s.id "
-        "WHEN MATCHED THEN UPDATE SET name = s.name"}) {
-    auto r = Query(sql);
-    EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << sql << ": " << r.status();
-    EXPECT_THAT(r.status().message(), HasSubstr("default.t")) << sql;
-  }
-  EXPECT_EQ(One("SELECT count(*) FROM t"), "2");
-}
-
 // ---- INSERT OVERWRITE and REPLACE WHERE (design note 7 of lake_write.cc) ----
 
 constexpr const char* kRegionSchema =

@@ -21,8 +21,8 @@
 //  (4) DDL changes the directory at once: the metastore is not part of DuckDB's transaction,
 //      so ROLLBACK does not undo CREATE SCHEMA / DROP TABLE / RENAME (as in Spark).
 //  (5) INSERT and CTAS plan into lake_write.h's pipeline and commit one Delta version per
-//      table when DuckDB commits (LakeTransactionManager); UPDATE, DELETE and MERGE are not
-//      wired yet: their planning hooks throw NOT_SUPPORTED naming the statement. DDL (CREATE
+//      table when DuckDB commits (LakeTransactionManager); DELETE and UPDATE plan into
+//      lake_dml.h's operators, MERGE into lake_merge.h's. DDL (CREATE
 //      TABLE, ALTER TABLE) commits through lake_ddl.h.
 //  (6) Every error leaving a callback is DuckDB-typed with the lake Status encoded
 //      (errors.h); never InternalException (it invalidates the instance, §2.4 (1)).
@@ -69,6 +69,7 @@
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_ddl.h"
 #include "engine/internal/lake_dml.h"
+#include "engine/internal/lake_merge.h"
 #include "engine/internal/lake_write.h"
 #include "engine/internal/scan.h"
 #include "engine/internal/snapshot_cache.h"
@@ -115,15 +116,19 @@ duckdb::TableFunction DeltaScanFunction(ClientContext& context) {
 }
 
 // Binds delta_scan(location, version := version) as a table scan would.
+// `evolved_schema`: the columns schema evolution gives the table for one statement
+// (lake_write.h SetInsertSchemaOverride); the new ones read NULL.
 duckdb::TableFunction BindDeltaScan(ClientContext& context, const std::string& location,
                                     delta::Version version,
                                     duckdb::unique_ptr<duckdb::FunctionData>& bind_data,
                                     duckdb::vector<LogicalType>& types,
-                                    duckdb::vector<std::string>& names) {
+                                    duckdb::vector<std::string>& names,
+                                    const std::string& evolved_schema = "") {
   duckdb::TableFunction function = DeltaScanFunction(context);
   duckdb::vector<duckdb::Value> inputs{duckdb::Value(location)};
   duckdb::named_parameter_map_t params;
   params["version"] = duckdb::Value::BIGINT(version);
+  if (!evolved_schema.empty()) params["evolved_schema"] = duckdb::Value(evolved_schema);
   duckdb::vector<LogicalType> input_types;
   duckdb::vector<std::string> input_names;
   duckdb::TableFunctionRef ref;
@@ -142,11 +147,12 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
  public:
   LakeTableEntry(duckdb::Catalog& catalog, duckdb::SchemaCatalogEntry& schema,
                  duckdb::CreateTableInfo& info, DirectoryTable table, delta::Version version,
-                 Status load_error)
+                 Status load_error, std::string evolved_schema = "")
       : TableCatalogEntry(catalog, schema, info),
         table_(std::move(table)),
         version_(version),
-        load_error_(std::move(load_error)) {}
+        load_error_(std::move(load_error)),
+        evolved_schema_(std::move(evolved_schema)) {}
 
   const DirectoryTable& table() const { return table_; }
   delta::Version version() const { return version_; }
@@ -161,8 +167,8 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
     OkOrThrow(load_error_);
     duckdb::vector<LogicalType> types;
     duckdb::vector<std::string> names;
-    duckdb::TableFunction function =
-        BindDeltaScan(context, table_.location, version_, bind_data, types, names);
+    duckdb::TableFunction function = BindDeltaScan(context, table_.location, version_, bind_data,
+                                                   types, names, evolved_schema_);
     // The entry's columns are the scan's: the same pinned version (design note 2).
     if (names.size() != columns.LogicalColumnCount()) {
       ThrowStatus(Status::Internal(StrCat("table ", table_.schema, ".", table_.name, " version ",
@@ -220,6 +226,7 @@ class LakeTableEntry final : public duckdb::TableCatalogEntry {
   DirectoryTable table_;
   delta::Version version_;
   Status load_error_;
+  std::string evolved_schema_;  // schema evolution of this statement (BindDeltaScan)
 };
 
 // Owns the table entries handed out during one DuckDB transaction (design note 1).
@@ -408,8 +415,7 @@ class LakeCatalog final : public duckdb::Catalog {
         info.name, info.if_not_found == duckdb::OnEntryNotFound::RETURN_NULL, info.cascade));
   }
 
-  // Write planning hooks (design note 5): INSERT and CTAS plan into lake_write.h's
-  // pipeline; UPDATE, DELETE and MERGE are not wired yet.
+  // Write planning hooks (design note 5).
   duckdb::PhysicalOperator& PlanCreateTableAs(ClientContext& context,
                                               duckdb::PhysicalPlanGenerator& planner,
                                               duckdb::LogicalCreateTable& op,
@@ -437,16 +443,19 @@ class LakeCatalog final : public duckdb::Catalog {
                                        duckdb::LogicalUpdate&, duckdb::PhysicalOperator&) override {
     ThrowStatus(Status::Internal("lake plans UPDATE from its logical operator"));
   }
-  duckdb::PhysicalOperator& PlanMergeInto(ClientContext&, duckdb::PhysicalPlanGenerator&,
+  duckdb::PhysicalOperator& PlanMergeInto(ClientContext& context,
+                                          duckdb::PhysicalPlanGenerator& planner,
                                           duckdb::LogicalMergeInto& op,
-                                          duckdb::PhysicalOperator&) override {
+                                          duckdb::PhysicalOperator& plan) override {
     auto* entry = dynamic_cast<LakeTableEntry*>(&op.table);
-    ThrowStatus(Status::NotSupported(StrCat(
-                    "MERGE INTO lake table ",
-                    entry ? StrCat(entry->table().schema, ".", entry->table().name) : "",
-                    " is not supported yet"))
-                    .WithHint("DELETE the matched rows and INSERT the new ones in one "
-                              "transaction"));
+    if (entry == nullptr) ThrowStatus(Status::Internal("MERGE INTO a non-lake table entry"));
+    if (entry->version() < 0) {
+      ThrowStatus(Status::FailedPrecondition(StrCat("MERGE INTO ", entry->table().schema, ".",
+                                                    entry->table().name,
+                                                    ": the table's log cannot be read"))
+                      .WithHint("SELECT from it shows the load error"));
+    }
+    return PlanLakeMerge(context, planner, op, plan, MergeTarget{entry->table(), entry->version()});
   }
 
   // Returns the (stateless, kept for the catalog's lifetime) entry of schema `name`.
@@ -506,12 +515,14 @@ LakeTableEntry& LakeSchemaEntry::TableEntry(ClientContext& context, const Direct
   // INSERT WITH SCHEMA EVOLUTION binds against the evolved columns (lake_write.h).
   std::optional<delta::Schema> evolved =
       at || !cached.ok() ? std::nullopt : InsertSchemaOverride(context, table.location);
+  std::string evolved_schema;
   if (evolved) {
     for (const delta::StructField& field : evolved->fields) {
       info.columns.AddColumn(duckdb::ColumnDefinition(
           field.name, ValueOrThrow(DuckTypeOf(field.type, field.name))));
     }
-    at_key = StrCat("evolved=", delta::SerializeDataType(*evolved));
+    evolved_schema = delta::SerializeDataType(*evolved);
+    at_key = StrCat("evolved=", evolved_schema);
   } else if (cached.ok()) {
     duckdb::unique_ptr<duckdb::FunctionData> bind_data;
     duckdb::vector<LogicalType> types;
@@ -539,7 +550,8 @@ LakeTableEntry& LakeSchemaEntry::TableEntry(ClientContext& context, const Direct
     info.columns.AddColumn(duckdb::ColumnDefinition(kBrokenColumn, LogicalType::VARCHAR));
   }
   auto make = [&] {
-    return duckdb::make_uniq<LakeTableEntry>(catalog, *this, info, table, version, load_error);
+    return duckdb::make_uniq<LakeTableEntry>(catalog, *this, info, table, version, load_error,
+                                             evolved_schema);
   };
   std::string key = StrCat(table.name, "\n", table.location, "\n", at_key, "\n", version);
   auto& transaction = duckdb::Transaction::Get(context, catalog).Cast<LakeTransaction>();

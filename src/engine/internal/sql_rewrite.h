@@ -36,6 +36,8 @@
 //  (8) OPTIMIZE t [WHERE p] [ZORDER BY (c, ...)], CONVERT TO DELTA parquet.`/path` [...]
 //      (maintenance_sql.h), whole statements -> SELECT * FROM lake_optimize|lake_convert(
 //      '<the statement>').
+//  (9) MERGE WITH SCHEMA EVOLUTION INTO ... -> MERGE INTO ... (rest rewritten as usual), with
+//      SqlRewrite::merge_schema_evolution.
 //
 // Invariants:
 //  - Only recognised spans are replaced; everything else (comments, other quoting, spacing)
@@ -76,6 +78,9 @@ struct SqlRewrite {
   CtasClauses ctas_clauses;
   // A Spark INSERT form (6).
   std::optional<InsertStatement> insert;
+  // (9) MERGE WITH SCHEMA EVOLUTION INTO ...: `sql` is the MERGE without the clause
+  // (lake_merge.h PrepareLakeMerge evolves the schema).
+  bool merge_schema_evolution = false;
 };
 
 // Rewrites one statement (DuckDB hands extensions one statement at a time; a trailing ';'
