@@ -213,6 +213,9 @@ Result<std::vector<DeltaSource::PlannedFile>> DeltaSource::Walk(const DeltaSourc
     for (const delta::Metadata& metadata : actions.metadata) {
       LAKE_ASSIGN_OR_RETURN(bool compatible, ReadCompatible(metadata.schema_string, read_schema));
       if (!compatible) {
+        // Files before the change are still read with the schema they were written with;
+        // the stream stops when the change itself is next (Spark does the same).
+        if (!out.empty()) return out;
         return Status::FailedPrecondition(
                    StrCat(description(), ": the table's schema changed at version ", version,
                           " to ", metadata.schema_string, "; this run reads ", schema_string_))

@@ -179,6 +179,42 @@ TEST_F(DeltaSourceTest, MaxBytesIsSoftAndTakesOneFileAtLeast) {
   EXPECT_EQ(OutRows(), (std::vector<std::string>{"1", "2", "3"}));
 }
 
+TEST_F(DeltaSourceTest, ASchemaChangeStopsTheStreamOnceThenItReadsOn) {
+  Sql("CREATE TABLE src (id BIGINT)");
+  Sql("INSERT INTO src VALUES (1)");
+  DeltaSinkOptions sink;
+  sink.path = Path("out");
+  sink.merge_schema = true;
+  DeltaSourceOptions source;
+  source.path = TablePath("src");
+  QueryOptions options;
+  options.checkpoint_location = Path("ckpt");
+  options.trigger.kind = Trigger::Kind::kAvailableNow;
+  ASSERT_OK_AND_ASSIGN(auto query, StreamingQuery::Open(db(), std::make_unique<DeltaSource>(source),
+                                                        std::make_unique<DeltaSink>(sink), options));
+  ASSERT_OK(query->Run().status());
+  Sql("INSERT INTO src VALUES (2)");                 // v2
+  Sql("ALTER TABLE src ADD COLUMNS (name STRING)");  // v3
+  Sql("INSERT INTO src VALUES (3, 'c')");            // v4
+  // The running query reads with the schema it started with: v2 still goes through, then
+  // it stops at v3.
+  Result<RunResult> stopped = query->Run();
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(Rows(StrCat("SELECT CAST(id AS VARCHAR) FROM delta_scan(", SqlQuote(Path("out")), ")")),
+            (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(stopped.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(stopped.status().message(), HasSubstr("schema changed at version 3"));
+  EXPECT_THAT(stopped.status().hint(), HasSubstr("restart"));
+  query.reset();
+  ASSERT_OK_AND_ASSIGN(auto restarted,
+                       StreamingQuery::Open(db(), std::make_unique<DeltaSource>(source),
+                                            std::make_unique<DeltaSink>(sink), options));
+  ASSERT_OK(restarted->Run().status());
+  EXPECT_EQ(Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || coalesce(name, 'NULL') FROM "
+                        "delta_scan(", SqlQuote(Path("out")), ")")),
+            (std::vector<std::string>{"1:NULL", "2:NULL", "3:c"}));
+}
+
 TEST_F(DeltaSourceTest, ADifferentTableAtTheLocationFailsTheStream) {
   Sql("CREATE TABLE src (id BIGINT)");
   Sql("INSERT INTO src VALUES (1)");

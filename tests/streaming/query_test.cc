@@ -11,6 +11,8 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 
+#include "delta/protocol_validator.h"
+#include "storage/local_store.h"
 #include "stream_test_util.h"
 #include "streaming/delta_sink.h"
 
@@ -156,6 +158,9 @@ TEST_F(QueryTest, AvailableNowRunsBoundedBatchesThenStops) {
   EXPECT_THAT(testing::ReadText(ckpt / "offsets" / "1"),
               ::testing::MatchesRegex("v1\n\\{\"batchWatermarkMs\":0,\"batchTimestampMs\":[0-9]+,"
                                       "\"conf\":\\{\\}\\}\n\\{\"n\":8\\}"));
+  // An independent reader of the log finds every commit well-formed (one txn per appId...).
+  ASSERT_OK_AND_ASSIGN(auto out_store, storage::LocalStore::Open(Path("out")));
+  EXPECT_THAT(delta::testing::ValidateTableLog(*out_store), ::testing::IsEmpty());
   ASSERT_OK_AND_ASSIGN(auto progress, query->checkpoint().ReadProgress());
   ASSERT_EQ(progress.size(), 3u);
   EXPECT_EQ(progress[1].num_input_rows, 4);
@@ -358,6 +363,8 @@ TEST_F(QueryTest, CompleteModeReplacesTheTableInOneCommit) {
   EXPECT_EQ(info["operationParameters"]["outputMode"], "Complete");
   EXPECT_EQ(info["operationParameters"]["epochId"], "1");
   EXPECT_EQ(info["operationParameters"]["queryId"], query->query_id());
+  ASSERT_OK_AND_ASSIGN(auto out_store, storage::LocalStore::Open(Path("out")));
+  EXPECT_THAT(delta::testing::ValidateTableLog(*out_store), ::testing::IsEmpty());
 }
 
 TEST_F(QueryTest, TransformationRunsOverTheBatchTable) {
