@@ -385,7 +385,9 @@ Status RowIdCollector::Finish(const std::string& what) {
     std::sort(positions.begin(), positions.end());
     auto dup = std::adjacent_find(positions.begin(), positions.end());
     if (dup != positions.end()) {
-      return Status::InvalidArgument(StrCat(what, ": the row at position ", *dup, " of ", file,
+      return Status::InvalidArgument(StrCat(what, ": multiple source rows matched and attempted "
+                                            "to modify the same target row: the row at "
+                                            "position ", *dup, " of ", file,
                                             " matched more than one source row"))
           .WithHint("make the join keys unique in the source (e.g. deduplicate it first)");
     }

@@ -163,6 +163,9 @@ struct WriteTarget {
   std::shared_ptr<const delta::Predicate> read_predicate;
   std::shared_ptr<RowIdCollector> row_ids;   // kRowIds
   std::shared_ptr<const DmlRead> dml_read;   // kRowIds: what the statement read
+  std::function<void()> on_start;            // PlanLakeRowRewrite
+  std::function<int64_t()> result_count;     // PlanLakeRowRewrite: the statement's count
+  std::function<std::string(const PendingTableWrite&)> metrics_at_commit;
 };
 
 // A canonical text of a file's partition tuple (typed, so that "1" and "01" of an int
@@ -231,6 +234,7 @@ class LakeInsert final : public duckdb::PhysicalOperator {
       target_.row_ids->rows.clear();
       target_.row_ids->count = 0;
     }
+    if (target_.on_start) target_.on_start();
     return duckdb::make_uniq<InsertGlobalState>();
   }
 
@@ -280,15 +284,15 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   duckdb::SinkFinalizeType Finalize(duckdb::Pipeline&, duckdb::Event&, ClientContext& context,
                                     duckdb::OperatorSinkFinalizeInput& input) const override {
     auto& state = input.global_state.Cast<InsertGlobalState>();
-    // An UPDATE that matched nothing commits nothing.
-    const bool nothing_updated =
-        target_.overwrite == WriteTarget::Overwrite::kRowIds && target_.row_ids->count == 0;
+    // An UPDATE (a MERGE) that changed nothing commits nothing.
+    const bool nothing_updated = target_.overwrite == WriteTarget::Overwrite::kRowIds &&
+                                 target_.row_ids->count == 0 && state.rows == 0;
     if (nothing_updated) {
       // The scan saw the pinned snapshot only: rows an earlier statement of this transaction
       // wrote were not candidates (design note 7), so "nothing matched" may be wrong.
       auto& transaction = duckdb::Transaction::Get(context, catalog_).Cast<LakeWriteTransaction>();
       if (transaction.writes().Contains(target_.location)) {
-        OkOrThrow(Status::NotSupported(StrCat("UPDATE of ", target_.display_name,
+        OkOrThrow(Status::NotSupported(StrCat(target_.operation, " of ", target_.display_name,
                                               " after another write to it in the same "
                                               "transaction"))
                       .WithHint("COMMIT the earlier write first"));
@@ -302,7 +306,8 @@ class LakeInsert final : public duckdb::PhysicalOperator {
                                    duckdb::OperatorSourceInput&) const override {
     auto& state = sink_state->Cast<InsertGlobalState>();
     chunk.SetCardinality(1);
-    chunk.SetValue(0, 0, duckdb::Value::BIGINT(skip_ ? 0 : state.rows));
+    const int64_t count = target_.result_count ? target_.result_count() : state.rows;
+    chunk.SetValue(0, 0, duckdb::Value::BIGINT(skip_ ? 0 : count));
     return duckdb::SourceResultType::FINISHED;
   }
 
@@ -319,6 +324,7 @@ class LakeInsert final : public duckdb::PhysicalOperator {
     pending->operation_parameters = target_.operation_parameters;
     pending->register_as = target_.register_as;
     pending->directory = target_.directory;
+    pending->metrics_at_commit = target_.metrics_at_commit;
     if (target_.read_version >= 0) {
       LAKE_ASSIGN_OR_RETURN(pending->read, cache.AtVersion(target_.location, target_.read_version));
       LAKE_ASSIGN_OR_RETURN(pending->txn,
@@ -439,7 +445,8 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         return Status::OK();
       }
       case WriteTarget::Overwrite::kRowIds: {
-        LAKE_RETURN_IF_ERROR(target_.row_ids->Finish(StrCat("UPDATE ", target_.display_name)));
+        LAKE_RETURN_IF_ERROR(
+            target_.row_ids->Finish(StrCat(target_.operation, " ", target_.display_name)));
         if (target_.dml_read && target_.dml_read->predicate) {
           txn.ReadPredicate(*target_.dml_read->predicate);
         } else {
@@ -1050,6 +1057,49 @@ duckdb::PhysicalOperator& PlanLakeUpdate(ClientContext& context,
                    constraints, std::move(write), /*skip=*/false);
 }
 
+duckdb::PhysicalOperator& PlanLakeRowRewrite(ClientContext& context,
+                                             duckdb::PhysicalPlanGenerator& planner,
+                                             duckdb::PhysicalOperator& rows,
+                                             duckdb::Catalog& catalog, const InsertTarget& target,
+                                             RowRewrite rewrite) {
+  const std::string display = StrCat(target.table.schema, ".", target.table.name);
+  SnapshotCache& cache = SnapshotCache::Get(duckdb::DatabaseInstance::GetDatabase(context));
+  CachedTable read = ValueOrThrow(cache.AtVersion(target.table.location, target.version));
+  std::unique_ptr<delta::Transaction> probe =
+      ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
+  // Schema evolution: the evolved metadata is committed with the data (as INSERT's).
+  if (rewrite.new_metadata) OkOrThrow(probe->UpdateMetadata(*rewrite.new_metadata));
+  const delta::Schema& schema = probe->schema();
+  WriteOptions options = ValueOrThrow(WriteOptionsFor(probe->metadata()));
+  std::vector<delta::TableConstraint> constraints = ValueOrThrow(probe->Constraints());
+  if (rows.types.size() != schema.fields.size() + 1) {
+    ThrowStatus(Status::Internal(StrCat(rewrite.operation, " ", display, ": ", rows.types.size(),
+                                        " columns for a table of ", schema.fields.size())));
+  }
+  duckdb::vector<std::string> names;
+  std::vector<ResultColumn> columns;
+  for (size_t i = 0; i < schema.fields.size(); ++i) {
+    names.push_back(schema.fields[i].name);
+    columns.push_back(ResultColumn{names.back(), ToColumnType(rows.types[i])});
+  }
+  names.push_back("__lake_row_kind");  // not written (RowRewrite)
+  WriteTarget write;
+  write.display_name = display;
+  write.location = target.table.location;
+  write.read_version = target.version;
+  write.operation = rewrite.operation;
+  write.operation_parameters = rewrite.operation_parameters;
+  write.overwrite = WriteTarget::Overwrite::kRowIds;
+  write.row_ids = std::move(rewrite.removed);
+  write.dml_read = std::move(rewrite.read);
+  write.on_start = std::move(rewrite.on_start);
+  write.metrics_at_commit = std::move(rewrite.metrics);
+  write.result_count = std::move(rewrite.result_count);
+  if (rewrite.new_metadata) write.new_metadata = probe->metadata();
+  return PlanWrite(context, planner, rows, catalog, names, columns, schema, options, constraints,
+                   std::move(write), /*skip=*/false);
+}
+
 duckdb::PhysicalOperator& PlanLakeCreateTableAs(
     ClientContext& context, duckdb::PhysicalPlanGenerator& planner, duckdb::LogicalCreateTable& op,
     duckdb::PhysicalOperator& plan, std::shared_ptr<TableDirectory> directory,
@@ -1152,6 +1202,9 @@ Status LakeWrites::Commit(SnapshotCache& cache) {
           "\",\"numDeletionVectorsAdded\":\"", pending->num_dvs_added,
           "\",\"numDeletionVectorsRemoved\":\"", pending->num_dvs_removed,
           "\",\"numDeletionVectorsUpdated\":\"", pending->num_dvs_updated, "\"}");
+    }
+    if (pending->metrics_at_commit) {
+      pending->operation_metrics = pending->metrics_at_commit(*pending);
     }
     pending->txn->SetOperation(
         pending->operation, pending->operation_parameters,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,8 @@ struct PendingTableWrite {
   bool report_row_rewrites = false;
   // When set, commitInfo.operationMetrics as is (DML records its own, lake_dml.cc).
   std::string operation_metrics;
+  // When set, commitInfo.operationMetrics from it at the commit (MERGE, lake_merge.h).
+  std::function<std::string(const PendingTableWrite&)> metrics_at_commit;
   bool txn_staged = false;
   // Deletion vectors the statement's row removals added, removed, replaced (dv_removal.h).
   int64_t num_dvs_added = 0;
@@ -143,6 +146,35 @@ duckdb::PhysicalOperator& PlanLakeInsert(duckdb::ClientContext& context,
 duckdb::PhysicalOperator& PlanLakeUpdate(duckdb::ClientContext& context,
                                          duckdb::PhysicalPlanGenerator& planner,
                                          duckdb::LogicalUpdate& op, const InsertTarget& target);
+
+struct DmlRead;
+struct RowIdCollector;
+
+// A row-level rewrite whose new rows come from a plan (MERGE, lake_merge.h): the rows are
+// written like an INSERT's and the commit removes the rows `removed` collected (copy-on-write,
+// row_removal.h RemoveRows; the seam where deletion vectors will replace the rewrite).
+// `rows` gives the table's columns in order, then one UTINYINT kind column (lake_merge.h
+// kMergeRowInsert / kMergeRowUpdatePostimage) that the data files do not hold. Change data
+// feed (not written yet): that column is how inserted rows and update postimages are told
+// apart; a CDF write makes it the `_change_type` of a second copy of the rows into
+// `_change_data/` (as Spark's TransactionalWrite partitions by its CDC column), while the
+// preimages and deletes are the removed rows, read back by position from `removed`.
+struct RowRewrite {
+  std::string operation;             // commitInfo.operation
+  std::string operation_parameters;  // JSON object
+  std::shared_ptr<RowIdCollector> removed;
+  std::shared_ptr<const DmlRead> read;  // what the statement read (conflicts)
+  // Runs when an execution starts (a prepared statement runs again: reset counters).
+  std::function<void()> on_start;
+  std::function<std::string(const PendingTableWrite&)> metrics;
+  std::function<int64_t()> result_count;  // the statement's row count (default: rows written)
+  std::optional<delta::Metadata> new_metadata;  // schema evolution: committed with the rows
+};
+duckdb::PhysicalOperator& PlanLakeRowRewrite(duckdb::ClientContext& context,
+                                             duckdb::PhysicalPlanGenerator& planner,
+                                             duckdb::PhysicalOperator& rows,
+                                             duckdb::Catalog& catalog, const InsertTarget& target,
+                                             RowRewrite rewrite);
 
 // Stashes the Spark clauses (ctas_clauses.h) of the next CTAS of schema.table planned on
 // `context`; PlanLakeCreateTableAs takes them.

@@ -30,8 +30,13 @@ Result<std::unordered_map<std::string, size_t>> FilesByLocalPath(const RowRemova
 }
 
 std::string ScanOf(const RowRemovalTarget& target) {
+  // Schema evolution (a MERGE that adds columns): the copied rows get the new columns, NULL.
+  const bool evolved = target.schema->fields.size() > target.snapshot->schema().fields.size();
   return StrCat("delta_scan(", SqlQuote(target.location), ", version := ",
-                target.snapshot->version());
+                target.snapshot->version(),
+                evolved ? StrCat(", evolved_schema := ",
+                                 SqlQuote(delta::SerializeDataType(*target.schema)))
+                        : std::string());
 }
 
 // Step (2): removes every touched file; files whose every live row goes need no rewrite, the

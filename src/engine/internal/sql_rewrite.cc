@@ -254,6 +254,37 @@ class Rewriter {
         return r;
       }
     }
+    if (IsWord(t_, 0, "merge")) {
+      // A MERGE writes its target's latest version: time travel on the target is refused
+      // here, where its spelling is still known (DuckDB's MERGE has no AT clause there).
+      size_t j = IsWord(t_, 1, "into") ? 2 : IsWord(t_, 4, "into") ? 5 : t_.size();
+      while (j < t_.size()) {
+        if (IsAtVersionAt(j) || IsTimeTravelAt(j + 1)) {
+          const size_t at = j + 1;
+          return Error({StrCat("lake: MERGE INTO writes the latest version of its target; "
+                               "remove the time travel at position ",
+                               t_[at].begin + 1, " (a MERGE source may travel)"),
+                        t_[at].begin});
+        }
+        if (!IsPunct(t_, j + 1, '.')) break;
+        j += 2;
+      }
+    }
+    if (IsWord(t_, 0, "merge") && IsWord(t_, 1, "with") && IsWord(t_, 2, "schema") &&
+        IsWord(t_, 3, "evolution") && IsWord(t_, 4, "into")) {
+      // MERGE WITH SCHEMA EVOLUTION INTO ... (lake_merge.h): DuckDB's MERGE plus a flag; the
+      // rest may hold other lake forms.
+      const std::string plain = StrCat("MERGE ", sql_.substr(t_[4].begin));
+      SqlRewrite r = RewriteLakeSql(plain);
+      if (r.kind == SqlRewrite::Kind::kError) {
+        r.error_position += t_[4].begin - 6;
+        return r;
+      }
+      if (r.kind == SqlRewrite::Kind::kNotOurs) r.sql = plain;
+      r.kind = SqlRewrite::Kind::kRewritten;
+      r.merge_schema_evolution = true;
+      return r;
+    }
     if (IsWord(t_, 0, "insert")) {
       std::optional<SqlRewrite> insert = RewriteInsert();
       if (insert) return std::move(*insert);
@@ -315,6 +346,49 @@ class Rewriter {
     out_ += text;
     copied_to_ = end;
     changed_ = true;
+  }
+
+  // The end (token index) of a table alias starting at token `i` (`AS name` or a bare name
+  // that is not a keyword able to follow a table reference), or nullopt.
+  std::optional<size_t> AliasEndAt(size_t i) const {
+    if (IsWord(t_, i, "as")) {
+      if (i + 1 < t_.size() &&
+          (t_[i + 1].kind == TokKind::kWord || t_[i + 1].kind == TokKind::kQuotedIdent)) {
+        return i + 2;
+      }
+      return std::nullopt;
+    }
+    if (i >= t_.size()) return std::nullopt;
+    if (t_[i].kind == TokKind::kQuotedIdent) return i + 1;
+    if (t_[i].kind != TokKind::kWord) return std::nullopt;
+    static constexpr std::string_view kFollowers[] = {
+        "on",     "where",   "join",      "left",     "right",  "inner",  "full",
+        "cross",  "natural", "using",     "group",    "order",  "limit",  "union",
+        "except", "intersect", "window",  "having",   "qualify", "when",  "set",
+        "offset", "fetch",   "sample",    "tablesample", "positional", "asof", "anti",
+        "semi",   "returning", "lateral", "pivot",    "unpivot", "values", "outer"};
+    for (std::string_view w : kFollowers) {
+      if (IsWord(t_, i, w)) return std::nullopt;
+    }
+    return i + 1;
+  }
+  // DuckDB takes a table's alias before its AT clause (`t AS s AT (...)`), Spark after the
+  // time travel clause (`t VERSION AS OF 3 AS s`). Replaces the clause's bytes [begin, end of
+  // token next - 1) by `clause`, or, when an alias starts at token `next`, the bytes from the
+  // table name's end `name_end` through the alias by the alias and then `clause`. Returns the
+  // token after what was replaced.
+  size_t ReplaceWithAliasFirst(size_t name_end, size_t begin, size_t next,
+                               std::string_view clause) {
+    std::optional<size_t> alias_end = AliasEndAt(next);
+    if (!alias_end) {
+      Replace(begin, t_[next - 1].end, clause);
+      return next;
+    }
+    while (!clause.empty() && clause.front() == ' ') clause.remove_prefix(1);
+    const std::string_view alias =
+        sql_.substr(t_[next].begin, t_[*alias_end - 1].end - t_[next].begin);
+    Replace(name_end, t_[*alias_end - 1].end, StrCat(" ", alias, " ", clause));
+    return *alias_end;
   }
 
   bool IsDeltaPathAt(size_t i) const {
@@ -668,8 +742,7 @@ class Rewriter {
                           d.substr(6, 2), " ", d.substr(8, 2), ":", d.substr(10, 2), ":",
                           d.substr(12, 2), ".", d.substr(14, 3), "')");
         }
-        Replace(t_[i].end, at.end, clause);
-        i += 3;
+        i = ReplaceWithAliasFirst(t_[i].end, t_[i].end, i + 3, clause);
         continue;
       }
       if (IsTimeTravelAt(i)) {
@@ -690,8 +763,7 @@ class Rewriter {
         std::string at = travel.version ? StrCat("AT (VERSION => ", *travel.version, ")")
                                         : StrCat("AT (TIMESTAMP => TIMESTAMP ",
                                                  SqlQuote(*travel.timestamp), ")");
-        Replace(t_[i].begin, t_[travel.next - 1].end, at);
-        i = travel.next;
+        i = ReplaceWithAliasFirst(t_[i - 1].end, t_[i].begin, travel.next, at);
         continue;
       }
       ++i;
