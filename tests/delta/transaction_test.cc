@@ -612,6 +612,33 @@ TEST(WriterGate, ChangeDataFeedRefusesRowRewritesWithoutCdcFiles) {
   EXPECT_VALID_LOG(t.store());
 }
 
+TEST(WriterGate, ChangeDataFeedRowRewriteCommitsWithItsCdcFiles) {
+  TxnTable t;
+  ASSERT_OK(t.Create({{"delta.enableChangeDataFeed", "true"}}).status());
+  ASSERT_OK(t.Append({MakeAdd("a")}).status());
+  ASSERT_OK_AND_ASSIGN(auto txn, t.Begin());
+  txn->ReadWholeTable();
+  ASSERT_OK(txn->StageRemove(Transaction::RemoveFor(MakeAdd("a"), 5)));
+  ASSERT_OK(txn->StageAdd(MakeAdd("a-rewritten")));
+  AddCdcFile cdc;
+  cdc.path = "_change_data/cdc-00000-1.c000.snappy.parquet";
+  cdc.size = 42;
+  cdc.data_change = true;  // StageCdc forces false (PROTOCOL.md "Add CDC File")
+  ASSERT_OK(txn->StageCdc(cdc));
+  txn->SetOperation("UPDATE");
+  ASSERT_OK_AND_ASSIGN(CommitResult committed, txn->Commit());
+  ASSERT_OK_AND_ASSIGN(ActionBatch batch, t.ReadCommit(committed.version));
+  ASSERT_EQ(batch.cdcs.size(), 1u);
+  EXPECT_EQ(batch.cdcs[0].path, cdc.path);
+  EXPECT_EQ(batch.cdcs[0].size, 42);
+  EXPECT_FALSE(batch.cdcs[0].data_change);
+  // The cdc file is no data file: the snapshot holds the rewritten file only.
+  ASSERT_OK_AND_ASSIGN(SnapshotPtr s, t.Load());
+  ASSERT_EQ(s->files().size(), 1u);
+  EXPECT_EQ(s->files()[0].path, "a-rewritten");
+  EXPECT_VALID_LOG(t.store());
+}
+
 TEST(ColumnMapping, NewTablesGetIdsAndPhysicalNames) {
   TxnTable t;
   ASSERT_OK(t.Create({{"delta.columnMapping.mode", "name"}}, /*partitioned=*/true).status());

@@ -1,9 +1,10 @@
 // Crash safety of the SQL write path (issue #3 §5, STYLE.md §9 "Fault injection"): for every
 // storage call N of INSERT INTO (unpartitioned, partitioned), INSERT OVERWRITE (whole table,
 // one partition), CREATE TABLE, CREATE TABLE AS SELECT, a commit that writes a checkpoint, DELETE
-// (part of a file; a whole partition), UPDATE (two files; moving rows to another partition) and
-// OPTIMIZE (bin-packing; ZORDER BY), the call fails once, or the writer "crashes" before or
-// after it; the table is then read by a fresh Lakehouse without faults.
+// (part of a file; a whole partition), UPDATE (two files; moving rows to another partition; with
+// change data feed, its cdc files read back) and OPTIMIZE (bin-packing; ZORDER BY), the call
+// fails once, or the writer "crashes" before or after it; the table is then read by a fresh
+// Lakehouse without faults.
 //
 // Method (after leveldb db/fault_injection_test.cc):
 //  (1) The scenario's setup runs once in a lake home; the home is kept as a template, copied
@@ -83,6 +84,10 @@ struct Scenario {
   std::vector<std::string> after;
   bool checkpoints = false;        // the statement's commit is a checkpoint version
   int64_t live_files_after = -1;   // if >= 0: live data files once the statement landed
+  // If set: once the statement landed, this query (one VARCHAR column) reads these rows, e.g.
+  // the change data feed of the new version.
+  std::string changes_query = "";
+  std::vector<std::string> changes_after = {};
 };
 
 void PrintTo(const Scenario& scenario, std::ostream* os) { *os << scenario.name; }
@@ -217,6 +222,22 @@ std::vector<Scenario> Scenarios() {
        {"1|z", "2|y", "3|b", "4|a", "5|c"},
        /*checkpoints=*/false,
        /*live_files_after=*/2},
+      // Change data feed: the commit names cdc files (_change_data/) with the pre- and
+      // postimage of id 2 only; 1 and 3 are copied, no change.
+      {"UpdateWithChangeDataFeed",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA "
+        "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')"},
+       "UPDATE t SET s = 'u' WHERE id = 2",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|c"},
+       {"1|a", "2|u", "3|c"},
+       /*checkpoints=*/false,
+       /*live_files_after=*/-1,
+       "SELECT CAST(id AS VARCHAR) || '|' || s || '|' || _change_type FROM "
+       "table_changes('t', 2) ORDER BY 1",
+       {"2|b|update_preimage", "2|u|update_postimage"}},
   };
 }
 
@@ -286,6 +307,8 @@ NamedFiles ReplayCommits(const fs::path& table) {
         std::string path = PercentDecode(action["remove"]["path"].get<std::string>());
         out.named.insert(path);
         out.live.erase(path);
+      } else if (action.contains("cdc")) {  // change data files are named, never live
+        out.named.insert(PercentDecode(action["cdc"]["path"].get<std::string>()));
       }
     }
   }
@@ -463,6 +486,15 @@ class SqlWriteFault : public ::testing::TestWithParam<Scenario> {
       NamedFiles files = ReplayCommits(table_);
       for (const std::string& path : files.added) {
         EXPECT_TRUE(fs::exists(table_ / path)) << label << ": the log names missing " << path;
+      }
+      if (state == State::kAfter && !sc.changes_query.empty()) {
+        auto changes = session.Query(sc.changes_query);
+        ASSERT_TRUE(changes.ok()) << label << ": " << changes.status();
+        std::vector<std::string> change_rows;
+        for (const auto& row : changes->rows) {
+          change_rows.push_back(std::get<std::string>(row[0].v));
+        }
+        EXPECT_EQ(change_rows, sc.changes_after) << label << ": the change data of the commit";
       }
       if (state == State::kAfter && sc.live_files_after >= 0) {
         EXPECT_EQ(static_cast<int64_t>(files.live.size()), sc.live_files_after)

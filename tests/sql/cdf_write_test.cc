@@ -248,6 +248,17 @@ TEST_F(CdfWriteTest, ColumnMappedTableWritesPhysicalNamesInCdcFiles) {
   EXPECT_EQ(names[1].rfind("col-", 0), 0u) << names[1];
   EXPECT_EQ(names[2], "_change_type");
   EXPECT_THAT(Validate(loc), IsEmpty());
+  // Mode id: the data columns carry their Parquet field ids, read back by id.
+  const std::string u =
+      Create("u", "id BIGINT, v STRING", "", ", 'delta.columnMapping.mode' = 'id'");
+  Exec("INSERT INTO u VALUES (1, 'a'), (2, 'b')");  // v1
+  Exec("DELETE FROM u WHERE id = 2");               // v2: 1 copied
+  EXPECT_THAT(Changes("table_changes('u', 2)"), ElementsAre("2|b|delete|2"));
+  const std::string u_file = (fs::path(u) / Cdcs(u, 2)[0]["path"].get<std::string>()).string();
+  EXPECT_THAT(Rows("SELECT field_id FROM parquet_schema('" + u_file +
+                   "') WHERE name <> 'duckdb_schema' ORDER BY field_id NULLS LAST"),
+              ElementsAre("1", "2", ""));
+  EXPECT_THAT(Validate(u), IsEmpty());
 }
 
 TEST_F(CdfWriteTest, UpdateAndDeleteOnACopyOfASparkCdfTable) {

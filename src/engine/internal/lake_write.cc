@@ -454,10 +454,11 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         }
         LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
                               RemoveRows(db, RemovalTarget(pending, now), target_.row_ids->rows));
-        if (RecordsChangeData(txn.metadata())) {
+        if (target_.operation == "UPDATE" && RecordsChangeData(txn.metadata())) {
           // Spark's UpdateCommand with change data feed: the updated rows as they were
           // (preimages) and as `written` holds them (postimages), so the copied rows of the
-          // rewritten files are no change (change_data_writer.h rule 1).
+          // rewritten files are no change (change_data_writer.h rule 1). Other row rewrites
+          // (MERGE) tell their own change types; without cdc files the writer gate refuses.
           const ChangeDataTarget cdc = ChangeTarget(pending);
           LAKE_ASSIGN_OR_RETURN(auto pre, WriteChangeRowsAt(db, cdc, target_.row_ids->rows,
                                                             ChangeType::kUpdatePreimage));
