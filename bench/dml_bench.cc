@@ -4,7 +4,7 @@
 // gets a fresh table over hard links to the same files.
 //
 // Workloads:
-//   delete_cow       lake `DELETE FROM t WHERE id % 1000 = 7` (0.1% of the rows, in
+//   delete_cow       lake `DELETE FROM delta.`<t>` WHERE id % 1000 = 7` (0.1% of the rows, in
 //                    every file: every file is rewritten) vs DuckDB rewriting those files:
 //                    COPY (SELECT * FROM read_parquet(<files>) WHERE NOT (id % 1000 = 7)) TO
 //                    <dir> (snappy, FILE_SIZE_BYTES = lake's delta.targetFileSize).  <= 1.2x
@@ -65,18 +65,13 @@ int Main(int argc, char** argv) {
   // ---- DELETE, copy-on-write ----
   int run = 0;
   fs::path table, copy;
-  std::string table_name;
   auto prepare = [&](bool is_lake) -> Status {
     // Only the latest run's output is kept: the scan below reads it.
     std::error_code ec;
     if (is_lake) {
       if (!table.empty()) fs::remove_all(table, ec);
-      table_name = "t" + std::to_string(run);
       table = tables / std::to_string(run++);
-      LAKE_RETURN_IF_ERROR(MakeTableOver(source, files, table));
-      // DML goes through the catalog: registered by name (DELETE FROM delta.`/path` is not
-      // supported yet).
-      return s.Query("CREATE TABLE " + table_name + " LOCATION '" + table.string() + "'").status();
+      return MakeTableOver(source, files, table);
     }
     if (!copy.empty()) fs::remove_all(copy, ec);
     copy = copies / std::to_string(run++);
@@ -90,7 +85,7 @@ int Main(int argc, char** argv) {
   };
   auto lake = [&]() -> Result<std::string> {
     LAKE_RETURN_IF_ERROR(
-        s.Query("DELETE FROM " + table_name + " WHERE " + kDeletePredicate).status());
+        s.Query("DELETE FROM delta.`" + table.string() + "` WHERE " + kDeletePredicate).status());
     return RowsAddedAt(s, table, 1);
   };
   const bool deleted = runner.Pair("delete_cow", 1.2, baseline, lake,

@@ -31,6 +31,19 @@ TEST(SqlRewrite, QuotesInPathsAreEscaped) {
   EXPECT_EQ(Rewritten("FROM '/it''s' VERSION AS OF 2"), "FROM delta_scan('/it''s', version := 2)");
 }
 
+TEST(SqlRewrite, DmlTargetByPathBecomesCatalogName) {
+  EXPECT_EQ(Rewritten("DELETE FROM delta.`/data/t` WHERE id = 1"),
+            "DELETE FROM lake.delta.\"/data/t\" WHERE id = 1");
+  EXPECT_EQ(Rewritten("update delta.`/data/t` SET v = 2"), "update lake.delta.\"/data/t\" SET v = 2");
+  // Only the target: the source stays a scan.
+  EXPECT_EQ(Rewritten("INSERT INTO delta.`/a` SELECT * FROM delta.`/b`"),
+            "INSERT INTO lake.delta.\"/a\" SELECT * FROM delta_scan('/b')");
+  EXPECT_EQ(Rewritten("DELETE FROM t WHERE id IN (SELECT id FROM delta.`/b`)"),
+            "DELETE FROM t WHERE id IN (SELECT id FROM delta_scan('/b'))");
+  // A double quote in the path is doubled inside the quoted identifier.
+  EXPECT_EQ(PathTableName("/a\"b"), "lake.delta.\"/a\"\"b\"");
+}
+
 TEST(SqlRewrite, VersionAndTimestampAsOf) {
   EXPECT_EQ(Rewritten("SELECT * FROM delta.`/t` VERSION AS OF 3 AS v"),
             "SELECT * FROM delta_scan('/t', version := 3) AS v");
@@ -245,7 +258,16 @@ TEST(SqlRewrite, MalformedInsertFormsAreLakeErrors) {
               ::testing::HasSubstr("a value after '='"));
   EXPECT_THAT(ErrorOf("INSERT WITH SCHEMA EVOLUTION t SELECT 1"),
               ::testing::HasSubstr("INTO or OVERWRITE"));
-  EXPECT_THAT(ErrorOf("INSERT OVERWRITE delta.`/p` SELECT 1"), ::testing::HasSubstr("CREATE TABLE"));
+  EXPECT_THAT(ErrorOf("INSERT OVERWRITE 1 SELECT 1"),
+              ::testing::HasSubstr("a table name or delta.`/path`"));
+}
+
+TEST(SqlRewrite, InsertFormsTakeAPathTarget) {
+  SqlRewrite r = RewriteLakeSql("INSERT OVERWRITE delta.`/p` SELECT 1");
+  ASSERT_EQ(r.kind, SqlRewrite::Kind::kRewritten) << r.error;
+  ASSERT_TRUE(r.insert.has_value());
+  EXPECT_EQ(r.insert->table, "lake.delta.\"/p\"");
+  EXPECT_EQ(r.sql, "INSERT INTO lake.delta.\"/p\" SELECT 1");
 }
 
 TEST(SqlRewrite, BuildInsertSqlPlacesStaticPartitionValues) {

@@ -26,6 +26,12 @@
 //      TABLE, ALTER TABLE) commits through lake_ddl.h.
 //  (6) Every error leaving a callback is DuckDB-typed with the lake Status encoded
 //      (errors.h); never InternalException (it invalidates the instance, §2.4 (1)).
+//  (7) Tables by path. Spark's delta.`/path` is a table with no catalog entry; reads become
+//      delta_scan, but DuckDB's INSERT / UPDATE / DELETE / MERGE need a catalog entry, so
+//      schema `delta` (kPathSchemaName) resolves a name that looks like a path (it has a '/';
+//      relative to the working directory unless absolute or a URI) to the table at that path, even when no schema of that name was created. Such
+//      an entry has no placeholder form (note 3): a path without a readable Delta log fails
+//      the lookup, naming the path.
 #include "engine/internal/lake_catalog.h"
 
 #include <atomic>
@@ -395,6 +401,7 @@ class LakeCatalog final : public duckdb::Catalog {
       duckdb::OnEntryNotFound if_not_found) override {
     const std::string& name = lookup.GetEntryName();
     std::optional<DirectorySchema> schema = ValueOrThrow(directory_->FindSchema(name));
+    if (!schema && ToLower(name) == kPathSchemaName) return SchemaEntry(name);  // note 7
     if (!schema) {
       if (if_not_found == duckdb::OnEntryNotFound::RETURN_NULL) return nullptr;
       ThrowStatus(Status::NotFound(StrCat("schema ", name, " does not exist in catalog lake"))
@@ -478,6 +485,18 @@ class LakeCatalog final : public duckdb::Catalog {
   std::map<std::string, duckdb::unique_ptr<LakeSchemaEntry>> schemas_;
 };
 
+// A table name in schema `delta` that names a path (design note 7): no registered name has
+// a '/'.
+bool IsPathName(const std::string& name) { return name.find('/') != std::string::npos; }
+
+DirectoryTable PathTable(const std::string& path) {
+  DirectoryTable table;
+  table.schema = kPathSchemaName;
+  table.name = path;
+  table.location = NormalizeLocation(path);
+  return table;
+}
+
 LakeSchemaEntry::LakeSchemaEntry(LakeCatalog& catalog, duckdb::CreateSchemaInfo& info)
     : SchemaCatalogEntry(catalog, info), lake_catalog_(catalog) {}
 
@@ -540,12 +559,14 @@ LakeTableEntry& LakeSchemaEntry::TableEntry(ClientContext& context, const Direct
     load_error = cached.status();
   }
   if (!load_error.ok()) {
+    const bool by_path = table.schema == kPathSchemaName && IsPathName(table.name);
     load_error = load_error.WithContext(
-        StrCat("table ", table.schema, ".", table.name, " at ", table.location));
+        by_path ? StrCat("table delta.`", table.name, "`")
+                : StrCat("table ", table.schema, ".", table.name, " at ", table.location));
     const StatusCode code = load_error.code();
     if (code == StatusCode::kIOError || code == StatusCode::kUnavailable ||
-        code == StatusCode::kCancelled) {
-      ThrowStatus(load_error);  // design note 3
+        code == StatusCode::kCancelled || by_path) {
+      ThrowStatus(load_error);  // design notes 3 and 7
     }
     info.columns.AddColumn(duckdb::ColumnDefinition(kBrokenColumn, LogicalType::VARCHAR));
   }
@@ -563,8 +584,13 @@ duckdb::optional_ptr<duckdb::CatalogEntry> LakeSchemaEntry::LookupEntry(
   if (lookup.GetCatalogType() != duckdb::CatalogType::TABLE_ENTRY || !transaction.HasContext()) {
     return nullptr;
   }
-  std::optional<DirectoryTable> table =
-      ValueOrThrow(lake_catalog_.directory().FindTable(name, lookup.GetEntryName()));
+  const std::string& entry_name = lookup.GetEntryName();
+  std::optional<DirectoryTable> table;
+  if (name == kPathSchemaName && IsPathName(entry_name)) {
+    table = PathTable(entry_name);  // note 7
+  } else {
+    table = ValueOrThrow(lake_catalog_.directory().FindTable(name, entry_name));
+  }
   if (!table) return nullptr;
   return &TableEntry(transaction.GetContext(), *table, lookup.GetAtClause());
 }
@@ -724,6 +750,7 @@ Result<TableName> ParseTableName(ClientContext& context, LakeCatalog& lake,
 Result<DirectoryTable> FindTableByName(ClientContext& context, const std::string& text) {
   LAKE_ASSIGN_OR_RETURN(LakeCatalog * lake, GetLakeCatalog(context));
   LAKE_ASSIGN_OR_RETURN(TableName name, ParseTableName(context, *lake, text));
+  if (name.schema == kPathSchemaName && IsPathName(name.name)) return PathTable(name.name);
   LAKE_ASSIGN_OR_RETURN(std::optional<DirectorySchema> schema,
                         lake->directory().FindSchema(name.schema));
   if (!schema) {

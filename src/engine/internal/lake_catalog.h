@@ -14,6 +14,10 @@ namespace lake::engine::internal {
 // The name of the attached catalog, and DuckDB's attach TYPE of it.
 inline constexpr const char* kLakeCatalogName = "lake";
 inline constexpr const char* kLakeCatalogType = "delta";
+// The schema whose table names that look like paths (with a '/') name the Delta
+// table at that path with no catalog entry: lake.delta."/data/t" (design note 7). DML on
+// delta.`/data/t` is rewritten to it (sql_rewrite.h PathTableName).
+inline constexpr const char* kPathSchemaName = "delta";
 
 // Registers the `delta` storage extension over `directory` and the catalog's table functions
 // (lake_schemas, lake_tables, lake_describe; lake_ddl from lake_ddl.h). Database::Open then

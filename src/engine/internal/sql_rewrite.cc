@@ -521,15 +521,18 @@ class Rewriter {
     }
     ++i;
     if (IsWord(t_, i, "table")) ++i;
-    std::optional<Ref> name = ParseName(i);
-    if (!name || IsDeltaPathAt(i)) {
-      if (!ours) return std::nullopt;
-      return Error(Expected("a table name (INSERT into delta.`/path` is not supported: register "
-                            "the table with CREATE TABLE t LOCATION '/path')",
-                            i));
+    if (IsDeltaPathAt(i)) {
+      st.table = PathTableName(t_[i + 2].value);
+      i += 3;
+    } else {
+      std::optional<Ref> name = ParseName(i);
+      if (!name) {
+        if (!ours) return std::nullopt;
+        return Error(Expected("a table name or delta.`/path`", i));
+      }
+      st.table = name->path;
+      i = name->next;
     }
-    st.table = name->path;
-    i = name->next;
     if (IsWord(t_, i, "partition") && IsPunct(t_, i + 1, '(')) {
       ours = true;
       std::optional<size_t> close = Closing(i + 1);
@@ -703,9 +706,21 @@ class Rewriter {
     return tt;
   }
 
+  // The table reference at `i` is what a DML statement writes: INSERT INTO / MERGE INTO
+  // (INTO before a table name only appears there), UPDATE, DELETE FROM.
+  bool IsDmlTargetAt(size_t i) const {
+    return (i >= 1 && IsWord(t_, i - 1, "into")) || (i == 1 && IsWord(t_, 0, "update")) ||
+           (i == 2 && IsWord(t_, 0, "delete") && IsWord(t_, 1, "from"));
+  }
+
   std::optional<SyntaxError> RewriteRefs() {
     size_t i = 0;
     while (i < t_.size()) {
+      if (IsDeltaPathAt(i) && IsDmlTargetAt(i)) {
+        Replace(t_[i].begin, t_[i + 2].end, PathTableName(t_[i + 2].value));
+        i += 3;
+        continue;
+      }
       std::optional<Ref> ref;
       if (IsDeltaPathAt(i) || (t_[i].kind == TokKind::kString && IsTimeTravelAt(i + 1))) {
         ref = ParseRef(i);
@@ -812,6 +827,15 @@ class Rewriter {
 };
 
 }  // namespace
+
+std::string PathTableName(std::string_view path) {
+  std::string quoted;
+  for (char c : path) {
+    if (c == '"') quoted += '"';
+    quoted += c;
+  }
+  return StrCat("lake.delta.\"", quoted, "\"");
+}
 
 SqlRewrite RewriteLakeSql(std::string_view sql) { return Rewriter(sql).Run(); }
 

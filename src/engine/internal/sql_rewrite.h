@@ -4,6 +4,8 @@
 //
 // Forms recognised (anywhere in a statement DuckDB's own parser rejected):
 //  (1) delta.`/path`                      -> delta_scan('/path')
+//      as the target of INSERT INTO / MERGE INTO / UPDATE / DELETE FROM
+//                                         -> PathTableName('/path'), a catalog name
 //  (2) <ref> VERSION AS OF <n>            -> delta_scan('/path', version := n)
 //      <ref> TIMESTAMP AS OF '<ts>'       -> delta_scan('/path', "timestamp" := '<ts>')
 //      where <ref> is (1) or a quoted path '/path'. After a plain (possibly qualified)
@@ -86,5 +88,10 @@ struct SqlRewrite {
 // Rewrites one statement (DuckDB hands extensions one statement at a time; a trailing ';'
 // is allowed).
 SqlRewrite RewriteLakeSql(std::string_view sql);
+
+// The catalog name of the table at `path` with no catalog entry: lake.delta."<path>" (the
+// lake catalog resolves names in its schema `delta` that look like paths to the table
+// there, lake_catalog.h kPathSchemaName), so DuckDB's own DML can target it.
+std::string PathTableName(std::string_view path);
 
 }  // namespace lake::engine::internal
