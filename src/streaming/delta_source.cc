@@ -258,6 +258,7 @@ Result<std::optional<std::string>> DeltaSource::LatestOffset(
   LAKE_ASSIGN_OR_RETURN(DeltaSourceOffset position, StartPosition(start));
   LAKE_ASSIGN_OR_RETURN(delta::Version last, LatestVersion());
   if (available_now_cap_) last = std::min(last, *available_now_cap_);
+  if (options_.read_change_feed) return LatestChangeOffset(position, last, limit);
   int64_t files = 0, bytes = 0;
   auto admit = [&](const PlannedFile& file) {
     if (limit.max_files && files >= *limit.max_files) return false;
@@ -277,20 +278,106 @@ Result<std::optional<std::string>> DeltaSource::LatestOffset(
   return std::optional<std::string>(SerializeDeltaSourceOffset(end));
 }
 
+Result<std::optional<std::string>> DeltaSource::LatestChangeOffset(
+    const DeltaSourceOffset& position, delta::Version last, const ReadLimit& limit) {
+  int64_t files = 0, bytes = 0;
+  std::optional<DeltaSourceOffset> end;
+  delta::Version next = position.reservoir_version;
+  if (position.is_starting_version) {
+    // The snapshot's files first, as without the change feed.
+    bool snapshot_done = true;
+    auto admit = [&](const PlannedFile& file) {
+      if ((limit.max_files && files >= *limit.max_files) ||
+          (limit.max_bytes && files > 0 && bytes + file.add.size > *limit.max_bytes)) {
+        snapshot_done = false;
+        return false;
+      }
+      ++files;
+      bytes += file.add.size;
+      return true;
+    };
+    LAKE_ASSIGN_OR_RETURN(std::vector<PlannedFile> planned,
+                          Walk(position, position.reservoir_version, admit));
+    if (!planned.empty()) {
+      end = DeltaSourceOffset{position.reservoir_id, position.reservoir_version,
+                              planned.back().index, true};
+    }
+    if (!snapshot_done) return std::optional<std::string>(SerializeDeltaSourceOffset(*end));
+    next = position.reservoir_version + 1;
+  } else if (position.index == kEndIndex) {
+    next = position.reservoir_version + 1;
+  }
+  bool has_changes = end.has_value();
+  for (delta::Version version = next; version <= last; ++version) {
+    LAKE_ASSIGN_OR_RETURN(std::vector<delta::CommitChanges> changes,
+                          delta::ListChangeFiles(*engine_, delta::ChangeFeedRange{version, version}));
+    int64_t n = 0;
+    for (const delta::CommitChanges& c : changes) {
+      n += static_cast<int64_t>(c.cdc_files.size() + c.inserted.size() + c.deleted.size() +
+                                c.dv_updates.size());
+    }
+    // Commits are read whole; one with changes always fits an empty batch.
+    if (n > 0 && files > 0 && limit.max_files && files + n > *limit.max_files) break;
+    files += n;
+    has_changes |= n > 0;
+    end = DeltaSourceOffset{position.reservoir_id, version, kEndIndex, false};
+    if (limit.max_files && files >= *limit.max_files) break;
+  }
+  // Commits without changes alone make no batch: they are passed over with the next one.
+  if (!has_changes) return std::optional<std::string>();
+  return std::optional<std::string>(SerializeDeltaSourceOffset(*end));
+}
+
+Result<std::vector<std::string>> DeltaSource::ChangeScans(const DeltaSourceOffset& position,
+                                                          const DeltaSourceOffset& end) {
+  std::vector<std::string> scans;
+  delta::Version first = position.index == kEndIndex ? position.reservoir_version + 1
+                                                     : position.reservoir_version;
+  if (position.is_starting_version) {
+    const int64_t last_index = end.is_starting_version ? end.index : kEndIndex;
+    auto admit = [&](const PlannedFile& file) { return file.index <= last_index; };
+    LAKE_ASSIGN_OR_RETURN(std::vector<PlannedFile> files,
+                          Walk(position, position.reservoir_version, admit));
+    if (!files.empty()) {
+      std::vector<std::string> paths;
+      for (const PlannedFile& f : files) paths.push_back(SqlQuote(f.add.path));
+      // The snapshot's rows are inserts of its version (Spark's initial snapshot).
+      scans.push_back(StrCat("SELECT *, 'insert' AS _change_type, CAST(",
+                             position.reservoir_version, " AS BIGINT) AS _commit_version, "
+                             "make_timestamptz(",
+                             starting_snapshot_->timestamp_ms(), " * 1000) AS _commit_timestamp "
+                             "FROM delta_scan(", SqlQuote(options_.path), ", version := ",
+                             position.reservoir_version, ", files := [", StrJoin(paths, ", "),
+                             "])"));
+    }
+    first = position.reservoir_version + 1;
+  }
+  if (!end.is_starting_version && end.reservoir_version >= first) {
+    scans.push_back(StrCat("SELECT * FROM table_changes_by_path(", SqlQuote(options_.path), ", ",
+                           first, ", ", end.reservoir_version, ")"));
+  }
+  return scans;
+}
+
 Result<int64_t> DeltaSource::GetBatch(engine::Session& session,
                                       const std::optional<std::string>& start,
                                       const std::string& end_text, BatchId batch,
                                       std::string_view table) {
   LAKE_ASSIGN_OR_RETURN(DeltaSourceOffset position, StartPosition(start));
   LAKE_ASSIGN_OR_RETURN(DeltaSourceOffset end, ParseDeltaSourceOffset(end_text));
+  std::vector<std::string> scans;
+  if (options_.read_change_feed) {
+    LAKE_ASSIGN_OR_RETURN(scans, ChangeScans(position, end));
+  }
   auto admit = [&](const PlannedFile& file) {
     return !Before(end.reservoir_version, end.index, file.version, file.index);
   };
-  LAKE_ASSIGN_OR_RETURN(std::vector<PlannedFile> files,
-                        Walk(position, end.reservoir_version, admit));
+  std::vector<PlannedFile> files;
+  if (!options_.read_change_feed) {
+    LAKE_ASSIGN_OR_RETURN(files, Walk(position, end.reservoir_version, admit));
+  }
   // One delta_scan per version: the files are live at the version that added them (or in
   // the snapshot), so each scan applies that version's schema, partition values and DVs.
-  std::vector<std::string> scans;
   for (size_t i = 0; i < files.size();) {
     size_t j = i;
     std::vector<std::string> paths;

@@ -18,8 +18,17 @@
 // A table id differing from the offsets' reservoirId fails the stream.
 //
 // Rate limits: maxFilesPerTrigger (1000), maxBytesPerTrigger (soft: at least one file).
+//
+// readChangeFeed (Spark's DeltaSourceCDCSupport): rows carry _change_type, _commit_version
+// and _commit_timestamp. The initial snapshot is read as above, every row an 'insert' of the
+// snapshot's version; then whole commits go through table_changes (delta/change_feed.h:
+// inserts, deletes, update pre/post images; dataChange=false commits contribute nothing;
+// removes do not fail the stream). Such an offset names a whole commit: index kEndIndex
+// (Spark's END_INDEX). maxFilesPerTrigger counts change files; a batch takes at least one
+// commit, and commits are never split. Every commit read needs delta.enableChangeDataFeed.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,6 +43,8 @@
 namespace lake::streaming {
 
 inline constexpr int64_t kDefaultMaxFilesPerTrigger = 1000;
+// DeltaSourceOffset.index of a commit read whole (readChangeFeed), Spark's END_INDEX.
+inline constexpr int64_t kEndIndex = INT64_MAX;
 
 struct DeltaSourceOffset {
   std::string reservoir_id;
@@ -56,6 +67,7 @@ struct DeltaSourceOptions {
   std::optional<int64_t> max_bytes_per_trigger;
   bool ignore_deletes = false;
   bool skip_change_commits = false;
+  bool read_change_feed = false;
 };
 
 class DeltaSource : public Source {
@@ -88,6 +100,11 @@ class DeltaSource : public Source {
   Result<std::vector<PlannedFile>> Walk(const DeltaSourceOffset& start, delta::Version last,
                                         const Admit& admit);
   Result<delta::ActionBatch> ReadCommit(delta::Version version);
+  Result<std::optional<std::string>> LatestChangeOffset(const DeltaSourceOffset& position,
+                                                        delta::Version last,
+                                                        const ReadLimit& limit);
+  Result<std::vector<std::string>> ChangeScans(const DeltaSourceOffset& position,
+                                               const DeltaSourceOffset& end);
   Result<delta::Version> LatestVersion();
 
   DeltaSourceOptions options_;

@@ -215,6 +215,60 @@ TEST_F(DeltaSourceTest, ASchemaChangeStopsTheStreamOnceThenItReadsOn) {
             (std::vector<std::string>{"1:NULL", "2:NULL", "3:c"}));
 }
 
+TEST_F(DeltaSourceTest, ReadChangeFeedStreamsTheSnapshotAsInsertsThenEveryChange) {
+  Sql("CREATE TABLE src (id BIGINT, v STRING) "
+      "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')");  // v0
+  Sql("INSERT INTO src VALUES (1, 'a'), (2, 'b')");              // v1
+  DeltaSourceOptions cdf;
+  cdf.read_change_feed = true;
+  cdf.max_files_per_trigger = 1;
+  auto out = [&] {
+    return Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || v || ':' || _change_type || ':' || "
+                       "CAST(_commit_version AS VARCHAR) FROM delta_scan(",
+                       SqlQuote(Path("out")), ")"));
+  };
+  ASSERT_OK_AND_ASSIGN(RunResult first, Stream(cdf));
+  ASSERT_EQ(first.batches.size(), 1u);
+  EXPECT_EQ(out(), (std::vector<std::string>{"1:a:insert:1", "2:b:insert:1"}));
+
+  Sql("INSERT INTO src VALUES (3, 'c')");      // v2
+  Sql("OPTIMIZE src");                         // v3: two files compacted, no change
+  Sql("UPDATE src SET v = 'B' WHERE id = 2");  // v4
+  Sql("DELETE FROM src WHERE id = 1");         // v5
+  std::string operation;
+  for (const auto& a : CommitActions(TablePath("src"), 3)) {
+    if (a.contains("commitInfo")) operation = a["commitInfo"]["operation"];
+  }
+  ASSERT_EQ(operation, "OPTIMIZE") << "precondition: v3 is the compaction";
+  ASSERT_OK_AND_ASSIGN(RunResult second, Stream(cdf));
+  // At most one change file per trigger, commits never split: [v2], [v3 (no change) + v4],
+  // [v5].
+  ASSERT_EQ(second.batches.size(), 3u);
+  ASSERT_OK_AND_ASSIGN(DeltaSourceOffset middle,
+                       ParseDeltaSourceOffset(second.batches[1].sources[0].end_offset));
+  EXPECT_EQ(middle.reservoir_version, 4);
+  ASSERT_OK_AND_ASSIGN(DeltaSourceOffset last,
+                       ParseDeltaSourceOffset(second.batches[2].sources[0].end_offset));
+  EXPECT_EQ(last.reservoir_version, 5);
+  EXPECT_EQ(last.index, kEndIndex);
+  EXPECT_FALSE(last.is_starting_version);
+  EXPECT_EQ(out(), (std::vector<std::string>{"1:a:delete:5", "1:a:insert:1", "2:B:update_postimage:4",
+                                             "2:b:insert:1", "2:b:update_preimage:4",
+                                             "3:c:insert:2"}));
+}
+
+TEST_F(DeltaSourceTest, ReadChangeFeedNeedsTheChangeFeedEnabled) {
+  Sql("CREATE TABLE src (id BIGINT)");
+  Sql("INSERT INTO src VALUES (1)");
+  DeltaSourceOptions cdf;
+  cdf.read_change_feed = true;
+  cdf.starting_version = 1;
+  Result<RunResult> run = Stream(cdf);
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(run.status().message(), HasSubstr("version 1"));
+}
+
 TEST_F(DeltaSourceTest, ADifferentTableAtTheLocationFailsTheStream) {
   Sql("CREATE TABLE src (id BIGINT)");
   Sql("INSERT INTO src VALUES (1)");
