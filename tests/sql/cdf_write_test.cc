@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <regex>
@@ -202,6 +203,27 @@ TEST_F(CdfWriteTest, DeleteOfWholeFilesOnlyIsRecordedByItsRemoves) {
   EXPECT_THAT(Cdcs(u, 3), IsEmpty());
   EXPECT_THAT(Changes("table_changes('u', 3)"), ElementsAre("3|c|delete|3"));
   EXPECT_THAT(Validate(u), IsEmpty());
+}
+
+TEST_F(CdfWriteTest, DeletionVectorsDoNotChangeWhatTheFeedRecords) {
+  // With deletion vectors the removed rows stay in their files, hidden by a DV: the commit
+  // still records exactly the deleted and updated rows.
+  const std::string loc = Create("t", "id BIGINT, v STRING", "",
+                                 ", 'delta.enableDeletionVectors' = 'true'");
+  Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");  // v1: one file
+  Exec("DELETE FROM t WHERE id = 2");                                   // v2
+  Exec("UPDATE t SET v = 'C' WHERE id = 3");                            // v3
+  for (int version : {2, 3}) {
+    const std::vector<Json> adds = Of(Actions(loc, version), "add");
+    EXPECT_TRUE(std::any_of(adds.begin(), adds.end(),
+                            [](const Json& a) { return a.contains("deletionVector"); }))
+        << "version " << version << " marks its rows in a deletion vector";
+  }
+  EXPECT_THAT(Changes("table_changes('t', 2)"),
+              ElementsAre("2|b|delete|2", "3|C|update_postimage|3", "3|c|update_preimage|3"));
+  EXPECT_THAT(CdcFileRows(loc, 3), ElementsAre("3|C|update_postimage", "3|c|update_preimage"));
+  EXPECT_THAT(Rows("SELECT id, v FROM t ORDER BY id"), ElementsAre("1|a", "3|C", "4|d"));
+  EXPECT_THAT(Validate(loc), IsEmpty());
 }
 
 TEST_F(CdfWriteTest, ReplaceWhereRewritingPartOfAFileRecordsDeletesAndInserts) {
