@@ -105,9 +105,18 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
     }
   }
 
+  std::vector<std::string> extra;
+  for (const delta::StructField& f : rows.schema.fields) {
+    if (!HasColumn(txn->schema().fields, f.name)) extra.push_back(f.name);
+  }
+  if (!extra.empty()) {
+    return Status::InvalidArgument(StrCat(description(), ": batch ", batch, " has column(s) ",
+                                          StrJoin(extra, ", "), " the table lacks"))
+        .WithHint("set mergeSchema on the sink to add them to the table");
+  }
   // Columns of the table the rows lack are written as NULL (a batch from before a source's
-  // schema evolved, or a narrower transformation); extra columns are left for the writer's
-  // column check to name.
+  // schema evolved, or a narrower transformation); type differences are left for the
+  // writer's column check to name.
   std::vector<std::string> fill;
   for (const delta::StructField& f : txn->schema().fields) {
     if (HasColumn(rows.schema.fields, f.name)) continue;
@@ -122,15 +131,7 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
                         engine::WriteOptionsFor(txn->metadata()));
   Result<std::vector<delta::AddFile>> adds = engine::WriteDataFiles(
       session, write_query, options_.path, txn->schema(), write_options);
-  if (!adds.ok()) {
-    Status error = adds.status().WithContext(description());
-    if (!options_.merge_schema && error.code() == StatusCode::kInvalidArgument &&
-        error.hint().empty()) {
-      error = std::move(error).WithHint(
-          "when the rows bring new columns, set mergeSchema on the sink to add them");
-    }
-    return error;
-  }
+  if (!adds.ok()) return adds.status().WithContext(description());
 
   int64_t num_rows = 0;
   for (delta::AddFile& add : *adds) {

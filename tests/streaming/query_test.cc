@@ -367,6 +367,34 @@ TEST_F(QueryTest, CompleteModeReplacesTheTableInOneCommit) {
   EXPECT_THAT(delta::testing::ValidateTableLog(*out_store), ::testing::IsEmpty());
 }
 
+TEST_F(QueryTest, NewColumnsNeedMergeSchemaAndMissingOnesAreNull) {
+  auto run = [&](const std::string& transformation, bool merge_schema) -> Result<RunResult> {
+    QueryOptions options = AvailableNow();
+    options.checkpoint_location = Path("ckpt");
+    options.transformation = transformation;
+    DeltaSinkOptions sink;
+    sink.path = Path("out");
+    sink.merge_schema = merge_schema;
+    LAKE_ASSIGN_OR_RETURN(auto query,
+                          StreamingQuery::Open(db(), std::make_unique<CounterSource>(available_, 100),
+                                               std::make_unique<DeltaSink>(sink), options));
+    return query->Run();
+  };
+  available_->store(1);
+  ASSERT_OK(run("SELECT id FROM batch", false).status());
+  available_->store(2);
+  Result<RunResult> refused = run("SELECT id, id * 2 AS twice FROM batch", false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("twice"));
+  EXPECT_THAT(refused.status().hint(), HasSubstr("mergeSchema"));
+  ASSERT_OK(run("SELECT id, id * 2 AS twice FROM batch", true).status());
+  available_->store(3);
+  ASSERT_OK(run("SELECT id FROM batch", false).status());  // twice is NULL for this batch
+  EXPECT_EQ(Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || coalesce(CAST(twice AS VARCHAR), "
+                        "'NULL') FROM delta_scan(", SqlQuote(Path("out")), ")")),
+            (std::vector<std::string>{"0:NULL", "1:2", "2:NULL"}));
+}
+
 TEST_F(QueryTest, TransformationRunsOverTheBatchTable) {
   available_->store(5);
   QueryOptions options = AvailableNow();
