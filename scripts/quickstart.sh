@@ -2,7 +2,8 @@
 # The README's first command: installs what is needed, builds lake, and runs its main job on
 # the bundled sample Delta table (examples/sample_table): a query, the table's history, and
 # time travel to an older version. Then it creates a table of its own in a fresh lake home
-# (build/quickstart-home): create, insert, overwrite a partition, query, history, restore.
+# (build/quickstart-home): create, insert, overwrite a partition, upsert with MERGE, query,
+# history, restore.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -29,6 +30,9 @@ run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP
 # Replace one day's rows (a partition overwrite: the other days are untouched).
 run sql "INSERT OVERWRITE sales PARTITION (day = '2025-01-02') SELECT 20, 'Rome', 99.00"
 run sql "SELECT day, count(*) AS orders, sum(amount) AS revenue FROM sales GROUP BY day ORDER BY day"
+# Upsert a batch of changes: order 1 corrected, order 2 cancelled, order 30 new.
+run sql "MERGE INTO sales USING (SELECT * FROM (VALUES (1, 'Paris', 12.00, false), (2, 'Oslo', 0.00, true), (30, 'Lima', 5.00, false)) c(id, city, amount, cancelled)) AS c ON sales.id = c.id WHEN MATCHED AND c.cancelled THEN DELETE WHEN MATCHED THEN UPDATE SET amount = c.amount WHEN NOT MATCHED THEN INSERT (id, city, amount, day) VALUES (c.id, c.city, c.amount, DATE '2025-01-03')"
+run sql "SELECT id, city, amount, day FROM sales WHERE day <> DATE '2025-01-02' ORDER BY id"
 run table history sales
 run sql "SELECT count(*) AS orders_at_v1 FROM sales VERSION AS OF 1"
 # Undo every change since version 1 in one new commit.

@@ -195,6 +195,29 @@ std::vector<Scenario> Scenarios() {
        true,
        {"1|x", "2|x", "3|y"},
        {"1|y", "2|x", "3|y"}},
+      // MERGE (lake_merge.h): id 2 updated and 4 deleted (their files rewritten, 1 and 3
+      // copied), 9 inserted; all in one commit.
+      {"MergeUpsertAndDelete",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA",
+        "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')", "INSERT INTO t VALUES (4, 'd')"},
+       "MERGE INTO t USING (SELECT * FROM (VALUES (2, 'B'), (4, NULL), (9, 'n')) v(id, s)) src "
+       "ON t.id = src.id WHEN MATCHED AND src.s IS NULL THEN DELETE "
+       "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+       query_ids,
+       true,
+       {"1|a", "2|b", "3|c", "4|d"},
+       {"1|a", "2|B", "3|c", "9|n"}},
+      // NOT MATCHED BY SOURCE on a partitioned table: partition y's rows go whole (a
+      // metadata-only removal of its file), x's row 1 is updated.
+      {"MergeNotMatchedBySource",
+       {"CREATE TABLE t (id BIGINT, s STRING) USING DELTA PARTITIONED BY (s)",
+        "INSERT INTO t VALUES (1, 'x'), (2, 'y'), (3, 'y')"},
+       "MERGE INTO t USING (SELECT 1 AS id) src ON t.id = src.id "
+       "WHEN MATCHED THEN UPDATE SET id = 10 WHEN NOT MATCHED BY SOURCE THEN DELETE",
+       query_ids,
+       true,
+       {"1|x", "2|y", "3|y"},
+       {"10|x"}},
       // OPTIMIZE changes no row: whether it landed is told by the log (a new commit), and
       // then the three small files must have become one.
       {"OptimizeSmallFiles",

@@ -1,5 +1,5 @@
 // Randomized property test of the write surface (issue #4 §4): seeded sequences of INSERT,
-// INSERT OVERWRITE (whole and one partition), REPLACE WHERE, DELETE, UPDATE, OPTIMIZE and
+// INSERT OVERWRITE (whole and one partition), REPLACE WHERE, DELETE, UPDATE, MERGE, OPTIMIZE and
 // RESTORE, with checkpoints every few commits, against an in-memory model of the rows.
 // After every step the table equals the model; at the end every version it passed through
 // reads back as the model said (time travel), and the log passes the protocol validator.
@@ -80,7 +80,7 @@ TEST_F(DmlPropertyTest, RandomSequencesMatchAModelAtEveryVersion) {
   };
 
   for (int step = 0; step < 40; ++step) {
-    const int op = static_cast<int>(pick(0, 7));
+    const int op = static_cast<int>(pick(0, 8));
     std::string sql;
     switch (op) {
       case 0: {  // INSERT
@@ -132,6 +132,46 @@ TEST_F(DmlPropertyTest, RandomSequencesMatchAModelAtEveryVersion) {
         const int64_t to = pick(0, current - 1);
         sql = StrCat("RESTORE TABLE t TO VERSION AS OF ", to);
         model = by_version.at(to);
+        break;
+      }
+      case 8: {  // MERGE: some existing ids (updated or deleted by the new v), some new ones
+        Model source;
+        std::set<int64_t> used;
+        for (int64_t i = 0, n = pick(0, 3); i < n && !model.empty(); ++i) {
+          const Row& r = model[pick(0, static_cast<int64_t>(model.size()) - 1)];
+          if (used.insert(r.id).second) source.push_back(Row{r.id, pick(0, 99), parts[pick(0, 2)]});
+        }
+        Model fresh = new_rows(static_cast<int>(pick(0, 2)), nullptr);
+        source.insert(source.end(), fresh.begin(), fresh.end());
+        const bool by_source = pick(0, 1) == 1;
+        const std::string touched = parts[pick(0, 2)];
+        std::vector<std::string> selects;
+        for (const Row& r : source) {
+          selects.push_back(StrCat("SELECT ", r.id, "::BIGINT AS id, ", r.v, "::BIGINT AS v, '",
+                                   r.p, "' AS p"));
+        }
+        sql = StrCat("MERGE INTO t USING (",
+                     selects.empty() ? "SELECT NULL::BIGINT AS id, NULL::BIGINT AS v, "
+                                       "NULL::VARCHAR AS p WHERE false"
+                                     : StrJoin(selects, " UNION ALL "),
+                     ") s ON t.id = s.id WHEN MATCHED AND s.v < 50 THEN UPDATE SET v = s.v, p = s.p "
+                     "WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT *",
+                     by_source ? StrCat(" WHEN NOT MATCHED BY SOURCE AND t.p = '", touched,
+                                        "' THEN UPDATE SET v = t.v + 1")
+                               : "");
+        Model next;
+        for (Row row : model) {
+          auto s = std::find_if(source.begin(), source.end(),
+                                [&](const Row& r) { return r.id == row.id; });
+          if (s != source.end()) {
+            if (s->v < 50) next.push_back(*s);  // else: deleted
+            continue;
+          }
+          if (by_source && row.p == touched) row.v += 1;
+          next.push_back(row);
+        }
+        for (const Row& r : fresh) next.push_back(r);
+        model = std::move(next);
         break;
       }
       default: {  // a whole-table overwrite, now and then
