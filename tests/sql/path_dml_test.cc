@@ -61,6 +61,16 @@ TEST_F(PathDmlTest, InsertFromOnePathIntoAnotherAndOverwrite) {
   EXPECT_EQ(CommitInfo(Location("b"), 2)["operationParameters"]["mode"], "Overwrite");
 }
 
+TEST_F(PathDmlTest, MergeIntoAPathTarget) {
+  const std::string t = PathRef("t");
+  Exec("CREATE TABLE " + t + " (id INT, v STRING)");
+  Exec("INSERT INTO " + t + " VALUES (1, 'a'), (2, 'b')");
+  Exec("MERGE INTO " + t + " AS t USING (VALUES (2, 'B'), (3, 'C')) AS s(id, v) ON t.id = s.id "
+       "WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, s.v)");
+  EXPECT_THAT(Rows("SELECT id, v FROM " + t + " ORDER BY id"), ElementsAre("1|a", "2|B", "3|C"));
+  EXPECT_EQ(CommitInfo(Location("t"), 2)["operation"], "MERGE");
+}
+
 TEST_F(PathDmlTest, PathAndNameReachTheSameTable) {
   const std::string t = PathRef("t");
   Exec("CREATE TABLE " + t + " (id INT)");
