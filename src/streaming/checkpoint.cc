@@ -20,8 +20,9 @@ Result<std::vector<std::string>> VersionedLines(std::string_view text, std::stri
   while (!lines.empty() && lines.back().empty()) lines.pop_back();  // tolerate a final newline
   if (lines.empty()) {
     return Status::Corruption(StrCat("checkpoint file ", file, " is empty"))
-        .WithHint("a crash cannot leave a partial file (they are written with PutIfAbsent); "
-                  "restore the file or start from a new checkpoint");
+        .WithHint(
+            "a crash cannot leave a partial file (they are written with PutIfAbsent); "
+            "restore the file or start from a new checkpoint");
   }
   const std::string& version = lines[0];
   if (version.size() < 2 || version[0] != 'v' || !ParseInt64(version.substr(1))) {
@@ -31,8 +32,9 @@ Result<std::vector<std::string>> VersionedLines(std::string_view text, std::stri
   if (version != kVersionLine) {
     return Status::NotSupported(StrCat("checkpoint file ", file, " has log version ", version,
                                        "; lake reads v1 (Spark's format)"))
-        .WithHint("it was written by a newer engine; run the query there or use a new "
-                  "checkpoint");
+        .WithHint(
+            "it was written by a newer engine; run the query there or use a new "
+            "checkpoint");
   }
   lines.erase(lines.begin());
   return lines;
@@ -41,8 +43,8 @@ Result<std::vector<std::string>> VersionedLines(std::string_view text, std::stri
 Result<json> ParseObject(std::string_view text, std::string_view file) {
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
-    return Status::Corruption(StrCat("checkpoint file ", file, ": '", text,
-                                     "' is not a JSON object"));
+    return Status::Corruption(
+        StrCat("checkpoint file ", file, ": '", text, "' is not a JSON object"));
   }
   return doc;
 }
@@ -242,8 +244,9 @@ Status Checkpoint::Create(std::string_view folder, BatchId batch, std::string_vi
   if (put.code() == StatusCode::kAlreadyExists) {
     return Status::Conflict(StrCat("streaming checkpoint ", location_, ": ", key,
                                    " was written by someone else (query ", query_id_, ")"))
-        .WithHint("another run of this query is using the same checkpoint; stop it, or give "
-                  "this query its own checkpoint location");
+        .WithHint(
+            "another run of this query is using the same checkpoint; stop it, or give "
+            "this query its own checkpoint location");
   }
   return put;
 }

@@ -61,15 +61,15 @@ struct BatchProgress {
   std::string query_id;
   std::string run_id;
   BatchId batch_id = 0;
-  int64_t timestamp_ms = 0;    // when the batch started
+  int64_t timestamp_ms = 0;  // when the batch started
   int64_t num_input_rows = 0;
-  int64_t duration_ms = 0;     // triggerExecution: planning to commits/N
+  int64_t duration_ms = 0;  // triggerExecution: planning to commits/N
   double processed_rows_per_second = 0;
   std::vector<SourceProgress> sources;
   std::string sink_description;
   int64_t num_output_rows = 0;
-  bool sink_skipped = false;   // the sink had committed this batch before (a replay)
-  bool replayed = false;       // re-run after a restart found offsets/N without commits/N
+  bool sink_skipped = false;  // the sink had committed this batch before (a replay)
+  bool replayed = false;      // re-run after a restart found offsets/N without commits/N
 };
 
 // Returns the text of offsets/<N> ("v1\n{..}\n<offset>..."), Spark's format, no final newline.

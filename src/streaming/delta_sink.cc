@@ -92,11 +92,10 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
       std::vector<delta::IncomingColumn> incoming;
       for (const delta::StructField& f : rows.schema.fields) incoming.push_back({f.name, f.type});
       const auto widening = txn->metadata().configuration.find("delta.enableTypeWidening");
-      LAKE_ASSIGN_OR_RETURN(
-          delta::EvolvedSchema evolved,
-          delta::EvolveSchema(txn->schema(), incoming,
-                              widening != txn->metadata().configuration.end() &&
-                                  ToLower(widening->second) == "true"));
+      LAKE_ASSIGN_OR_RETURN(delta::EvolvedSchema evolved,
+                            delta::EvolveSchema(txn->schema(), incoming,
+                                                widening != txn->metadata().configuration.end() &&
+                                                    ToLower(widening->second) == "true"));
       if (evolved.changed()) {
         delta::Metadata metadata = txn->metadata();
         metadata.schema_string = delta::SerializeDataType(evolved.schema);
@@ -129,8 +128,8 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
   }
   LAKE_ASSIGN_OR_RETURN(engine::WriteOptions write_options,
                         engine::WriteOptionsFor(txn->metadata()));
-  Result<std::vector<delta::AddFile>> adds = engine::WriteDataFiles(
-      session, write_query, options_.path, txn->schema(), write_options);
+  Result<std::vector<delta::AddFile>> adds =
+      engine::WriteDataFiles(session, write_query, options_.path, txn->schema(), write_options);
   if (!adds.ok()) return adds.status().WithContext(description());
 
   int64_t num_rows = 0;
@@ -157,9 +156,9 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
                             {"numOutputRows", std::to_string(num_rows)}};
   txn->SetOperation("STREAMING UPDATE", parameters.dump(), metrics.dump());
   LAKE_ASSIGN_OR_RETURN(delta::CommitResult committed, txn->Commit());
-  Result<delta::SnapshotPtr> after =
-      last_snapshot_ ? delta::RefreshSnapshot(*engine_, last_snapshot_)
-                     : delta::LoadSnapshot(*engine_, committed.version);
+  Result<delta::SnapshotPtr> after = last_snapshot_
+                                         ? delta::RefreshSnapshot(*engine_, last_snapshot_)
+                                         : delta::LoadSnapshot(*engine_, committed.version);
   if (after.ok()) last_snapshot_ = *after;
 
   // A checkpoint failure never fails the batch: the commit is what counts (as lake_write.cc).
@@ -171,8 +170,8 @@ Result<SinkResult> DeltaSink::AddBatch(engine::Session& session, std::string_vie
                    checkpoint.status().ToString().c_str());
     }
   }
-  return SinkResult{.skipped = false, .num_output_rows = num_rows,
-                    .table_version = committed.version};
+  return SinkResult{
+      .skipped = false, .num_output_rows = num_rows, .table_version = committed.version};
 }
 
 }  // namespace lake::streaming

@@ -120,8 +120,7 @@ Result<DeltaSourceOffset> DeltaSource::InitialPosition() {
     if (*options_.starting_version < 0 || *options_.starting_version > latest) {
       return Status::InvalidArgument(StrCat(description(), ": startingVersion ",
                                             *options_.starting_version,
-                                            " is not a version of the table (latest ", latest,
-                                            ")"))
+                                            " is not a version of the table (latest ", latest, ")"))
           .WithHint("use a version between 0 and the latest, or 'latest'");
     }
     initial.reservoir_version = *options_.starting_version;
@@ -129,7 +128,8 @@ Result<DeltaSourceOffset> DeltaSource::InitialPosition() {
     Result<delta::ChangeFeedRange> range = delta::ResolveChangeFeedRange(
         *engine_, *options_.starting_timestamp_ms, /*start_is_timestamp=*/true, latest,
         /*end_is_timestamp=*/false);
-    if (!range.ok()) return range.status().WithContext(StrCat(description(), ": startingTimestamp"));
+    if (!range.ok())
+      return range.status().WithContext(StrCat(description(), ": startingTimestamp"));
     initial.reservoir_version = range->start;
   } else {
     initial.reservoir_version = latest;
@@ -155,8 +155,9 @@ Result<DeltaSourceOffset> DeltaSource::StartPosition(const std::optional<std::st
     return Status::FailedPrecondition(
                StrCat(description(), ": the checkpoint read table ", position.reservoir_id,
                       " but the location now holds table ", latest_->metadata().id))
-        .WithHint("a different Delta table is read by this streaming query; use a new "
-                  "checkpoint location for it");
+        .WithHint(
+            "a different Delta table is read by this streaming query; use a new "
+            "checkpoint location for it");
   }
   return position;
 }
@@ -170,9 +171,10 @@ Result<delta::ActionBatch> DeltaSource::ReadCommit(delta::Version version) {
                  StrCat(description(), ": commit ", version,
                         " is no longer in the log (log cleanup removed it before the stream "
                         "read it)"))
-          .WithHint("the stream lost data it had not read; restart it from a new checkpoint "
-                    "(with startingVersion), and keep delta.logRetentionDuration longer than "
-                    "the stream may lag");
+          .WithHint(
+              "the stream lost data it had not read; restart it from a new checkpoint "
+              "(with startingVersion), and keep delta.logRetentionDuration longer than "
+              "the stream may lag");
     }
     return text.status();
   }
@@ -199,7 +201,8 @@ Result<std::vector<DeltaSource::PlannedFile>> DeltaSource::Walk(const DeltaSourc
                  ? a->modification_time < b->modification_time
                  : a->path < b->path;
     });
-    for (int64_t i = std::max<int64_t>(first_index, 0); i < static_cast<int64_t>(files.size()); ++i) {
+    for (int64_t i = std::max<int64_t>(first_index, 0); i < static_cast<int64_t>(files.size());
+         ++i) {
       PlannedFile file{start.reservoir_version, i, true, *files[i]};
       if (!admit(file)) return out;
       out.push_back(std::move(file));
@@ -309,8 +312,9 @@ Result<std::optional<std::string>> DeltaSource::LatestChangeOffset(
   }
   bool has_changes = end.has_value();
   for (delta::Version version = next; version <= last; ++version) {
-    LAKE_ASSIGN_OR_RETURN(std::vector<delta::CommitChanges> changes,
-                          delta::ListChangeFiles(*engine_, delta::ChangeFeedRange{version, version}));
+    LAKE_ASSIGN_OR_RETURN(
+        std::vector<delta::CommitChanges> changes,
+        delta::ListChangeFiles(*engine_, delta::ChangeFeedRange{version, version}));
     int64_t n = 0;
     for (const delta::CommitChanges& c : changes) {
       n += static_cast<int64_t>(c.cdc_files.size() + c.inserted.size() + c.deleted.size() +
@@ -331,8 +335,8 @@ Result<std::optional<std::string>> DeltaSource::LatestChangeOffset(
 Result<std::vector<std::string>> DeltaSource::ChangeScans(const DeltaSourceOffset& position,
                                                           const DeltaSourceOffset& end) {
   std::vector<std::string> scans;
-  delta::Version first = position.index == kEndIndex ? position.reservoir_version + 1
-                                                     : position.reservoir_version;
+  delta::Version first =
+      position.index == kEndIndex ? position.reservoir_version + 1 : position.reservoir_version;
   if (position.is_starting_version) {
     const int64_t last_index = end.is_starting_version ? end.index : kEndIndex;
     auto admit = [&](const PlannedFile& file) { return file.index <= last_index; };
@@ -343,12 +347,14 @@ Result<std::vector<std::string>> DeltaSource::ChangeScans(const DeltaSourceOffse
       for (const PlannedFile& f : files) paths.push_back(SqlQuote(f.add.path));
       // The snapshot's rows are inserts of its version (Spark's initial snapshot).
       scans.push_back(StrCat("SELECT *, 'insert' AS _change_type, CAST(",
-                             position.reservoir_version, " AS BIGINT) AS _commit_version, "
+                             position.reservoir_version,
+                             " AS BIGINT) AS _commit_version, "
                              "make_timestamptz(",
-                             starting_snapshot_->timestamp_ms(), " * 1000) AS _commit_timestamp "
-                             "FROM delta_scan(", SqlQuote(options_.path), ", version := ",
-                             position.reservoir_version, ", files := [", StrJoin(paths, ", "),
-                             "])"));
+                             starting_snapshot_->timestamp_ms(),
+                             " * 1000) AS _commit_timestamp "
+                             "FROM delta_scan(",
+                             SqlQuote(options_.path), ", version := ", position.reservoir_version,
+                             ", files := [", StrJoin(paths, ", "), "])"));
     }
     first = position.reservoir_version + 1;
   }
@@ -384,9 +390,8 @@ Result<int64_t> DeltaSource::GetBatch(engine::Session& session,
     for (; j < files.size() && files[j].version == files[i].version; ++j) {
       paths.push_back(SqlQuote(files[j].add.path));
     }
-    scans.push_back(StrCat("SELECT * FROM delta_scan(", SqlQuote(options_.path),
-                           ", version := ", files[i].version, ", files := [",
-                           StrJoin(paths, ", "), "])"));
+    scans.push_back(StrCat("SELECT * FROM delta_scan(", SqlQuote(options_.path), ", version := ",
+                           files[i].version, ", files := [", StrJoin(paths, ", "), "])"));
     i = j;
   }
   if (scans.empty()) {

@@ -78,11 +78,9 @@ class DeltaSource : public Source {
   ReadLimit DefaultReadLimit() const override;
   Status PrepareForAvailableNow() override;
   Result<std::optional<std::string>> LatestOffset(const std::optional<std::string>& start,
-                                                  const ReadLimit& limit,
-                                                  BatchId batch) override;
+                                                  const ReadLimit& limit, BatchId batch) override;
   Result<int64_t> GetBatch(engine::Session& session, const std::optional<std::string>& start,
-                           const std::string& end, BatchId batch,
-                           std::string_view table) override;
+                           const std::string& end, BatchId batch, std::string_view table) override;
 
  private:
   struct PlannedFile {
@@ -112,7 +110,7 @@ class DeltaSource : public Source {
   std::unique_ptr<delta::Engine> engine_;
   delta::SnapshotPtr latest_;
   delta::SnapshotPtr starting_snapshot_;  // the snapshot of an isStartingVersion position
-  std::string schema_string_;  // the schema this run reads with
+  std::string schema_string_;             // the schema this run reads with
   std::optional<delta::Version> available_now_cap_;
 };
 

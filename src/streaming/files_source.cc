@@ -87,9 +87,7 @@ FilesSource::~FilesSource() {
   if (index_ != nullptr) sqlite3_close(index_);
 }
 
-std::string FilesSource::description() const {
-  return StrCat("FilesSource[", options_.path, "]");
-}
+std::string FilesSource::description() const { return StrCat("FilesSource[", options_.path, "]"); }
 
 Status FilesSource::Exec(std::string_view sql) {
   char* error = nullptr;
@@ -106,8 +104,10 @@ Status FilesSource::Open(const SourceContext& context) {
   const std::string index_key = StrCat(context.state_prefix, "files.db");
   std::optional<std::string> local = context.checkpoint->LocalPath(index_key);
   if (!local) {
-    return Status::NotSupported(StrCat(description(), ": the file index needs a local "
-                                       "checkpoint folder, not ", context.checkpoint->uri()))
+    return Status::NotSupported(StrCat(description(),
+                                       ": the file index needs a local "
+                                       "checkpoint folder, not ",
+                                       context.checkpoint->uri()))
         .WithHint("put the checkpoint on a local disk");
   }
   index_path_ = *local;
@@ -121,10 +121,10 @@ Status FilesSource::Open(const SourceContext& context) {
   // Journal mode DELETE + synchronous FULL: a transaction that returned is on disk before
   // the query writes offsets/N (design note 2), across kill -9 and power loss alike.
   LAKE_RETURN_IF_ERROR(Exec("PRAGMA synchronous = FULL"));
-  LAKE_RETURN_IF_ERROR(Exec(
-      "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
-      "mtime_ms INTEGER NOT NULL, batch_id INTEGER NOT NULL, committed INTEGER NOT NULL "
-      "DEFAULT 0)"));
+  LAKE_RETURN_IF_ERROR(
+      Exec("CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+           "mtime_ms INTEGER NOT NULL, batch_id INTEGER NOT NULL, committed INTEGER NOT NULL "
+           "DEFAULT 0)"));
   LAKE_RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS files_batch ON files (batch_id)"));
 
   if (options_.schema_location) {
@@ -200,8 +200,10 @@ std::string FilesSource::ReaderSql(const std::vector<FileEntry>& files) const {
   const std::string file_column = StrCat("filename = ", SqlQuote(kFileColumn));
   switch (options_.format) {
     case FileFormat::kJson:
-      return StrCat("read_json(", list, ", format = 'newline_delimited', union_by_name = true, "
-                    "sample_size = -1, ", file_column, ")");
+      return StrCat("read_json(", list,
+                    ", format = 'newline_delimited', union_by_name = true, "
+                    "sample_size = -1, ",
+                    file_column, ")");
     case FileFormat::kCsv:
       return StrCat("read_csv(", list, ", header = true, union_by_name = true, all_varchar = ",
                     options_.infer_column_types ? "false" : "true", ", ", file_column, ")");
@@ -244,8 +246,8 @@ Result<std::optional<std::string>> FilesSource::LatestOffset(
     Statement drop(index_, "DELETE FROM files WHERE batch_id >= ?");
     sqlite3_bind_int64(drop.get(), 1, batch);
     if (!drop.ok() || sqlite3_step(drop.get()) != SQLITE_DONE) {
-      return Status::IOError(StrCat(description(), ": file index ", index_path_, ": ",
-                                    sqlite3_errmsg(index_)));
+      return Status::IOError(
+          StrCat(description(), ": file index ", index_path_, ": ", sqlite3_errmsg(index_)));
     }
   }
   std::vector<FileEntry> fresh;
@@ -259,8 +261,8 @@ Result<std::optional<std::string>> FilesSource::LatestOffset(
       const int rc = sqlite3_step(known.get());
       if (rc == SQLITE_ROW) continue;
       if (rc != SQLITE_DONE) {
-        return Status::IOError(StrCat(description(), ": file index ", index_path_, ": ",
-                                      sqlite3_errmsg(index_)));
+        return Status::IOError(
+            StrCat(description(), ": file index ", index_path_, ": ", sqlite3_errmsg(index_)));
       }
       fresh.push_back(std::move(f));
     }
@@ -287,8 +289,8 @@ Result<std::optional<std::string>> FilesSource::LatestOffset(
       sqlite3_bind_int64(insert.get(), 3, f.mtime_ms);
       sqlite3_bind_int64(insert.get(), 4, batch);
       if (sqlite3_step(insert.get()) != SQLITE_DONE) {
-        return Status::IOError(StrCat(description(), ": file index ", index_path_, ": ",
-                                      sqlite3_errmsg(index_)));
+        return Status::IOError(
+            StrCat(description(), ": file index ", index_path_, ": ", sqlite3_errmsg(index_)));
       }
     }
   }
@@ -317,21 +319,22 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
     sqlite3_bind_int64(select.get(), 1, batch);
     int rc;
     while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
-      files.push_back(FileEntry{
-          reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)),
-          sqlite3_column_int64(select.get(), 1), sqlite3_column_int64(select.get(), 2)});
+      files.push_back(FileEntry{reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)),
+                                sqlite3_column_int64(select.get(), 1),
+                                sqlite3_column_int64(select.get(), 2)});
     }
     if (rc != SQLITE_DONE) {
-      return Status::IOError(StrCat(description(), ": file index ", index_path_, ": ",
-                                    sqlite3_errmsg(index_)));
+      return Status::IOError(
+          StrCat(description(), ": file index ", index_path_, ": ", sqlite3_errmsg(index_)));
     }
   }
   if (files.empty()) {
     return Status::Corruption(StrCat(description(), ": the file index ", index_path_,
-                                     " has no files for batch ", batch,
-                                     ", which offsets/", batch, " names"))
-        .WithHint("the index was lost or replaced; restart from a new checkpoint (files are "
-                  "then read again)");
+                                     " has no files for batch ", batch, ", which offsets/", batch,
+                                     " names"))
+        .WithHint(
+            "the index was lost or replaced; restart from a new checkpoint (files are "
+            "then read again)");
   }
   if (schema_.fields.empty()) LAKE_RETURN_IF_ERROR(LoadSchema());
   if (schema_.fields.empty()) LAKE_RETURN_IF_ERROR(InferSchema(session, files));
@@ -341,8 +344,9 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
   // rest, and skipping it would lose them silently.
   auto unreadable = [&](const Status& error) {
     return error.WithContext(StrCat(description(), ": batch ", batch))
-        .WithHint("fix the file the message names, in place: a restart re-reads the same "
-                  "files (moving it away fails the batch again)");
+        .WithHint(
+            "fix the file the message names, in place: a restart re-reads the same "
+            "files (moving it away fails the batch again)");
   };
   Result<engine::ResultTable> described_or =
       session.Query(StrCat("SELECT * FROM ", reader, " LIMIT 0"));
@@ -358,8 +362,8 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
     }
   }
   const SchemaEvolutionMode mode = options_.schema_evolution_mode;
-  if (!extras.empty() &&
-      (mode == SchemaEvolutionMode::kFailOnNewColumns || mode == SchemaEvolutionMode::kAddNewColumns)) {
+  if (!extras.empty() && (mode == SchemaEvolutionMode::kFailOnNewColumns ||
+                          mode == SchemaEvolutionMode::kAddNewColumns)) {
     std::vector<std::string> names;
     for (const auto& c : extras) names.push_back(c.name);
     std::vector<std::string> keys;
@@ -367,10 +371,11 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
     const std::string where = StrCat("new column(s) ", StrJoin(names, ", "), " in batch ", batch,
                                      " (files ", StrJoin(keys, ", "), ")");
     if (mode == SchemaEvolutionMode::kFailOnNewColumns) {
-      return Status::FailedPrecondition(StrCat(description(), ": ", where,
-                                               "; schemaEvolutionMode is failOnNewColumns"))
-          .WithHint("add the columns to the schema, remove the files, or use another "
-                    "schemaEvolutionMode");
+      return Status::FailedPrecondition(
+                 StrCat(description(), ": ", where, "; schemaEvolutionMode is failOnNewColumns"))
+          .WithHint(
+              "add the columns to the schema, remove the files, or use another "
+              "schemaEvolutionMode");
     }
     delta::Schema evolved = schema_;
     const bool keep_types = options_.infer_column_types || options_.format == FileFormat::kParquet;
@@ -382,14 +387,18 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
     }
     const int64_t next = schema_version_.value_or(-1) + 1;
     LAKE_RETURN_IF_ERROR(WriteSchema(next, evolved));
-    return Status::Unavailable(StrCat(description(), ": ", where, "; the schema evolved to "
-                                      "version ", next, " with them and the stream stopped"))
-        .WithHint("restart the query: it reads on with the new columns (the Delta sink needs "
-                  "mergeSchema to add them to the table)");
+    return Status::Unavailable(StrCat(description(), ": ", where,
+                                      "; the schema evolved to "
+                                      "version ",
+                                      next, " with them and the stream stopped"))
+        .WithHint(
+            "restart the query: it reads on with the new columns (the Delta sink needs "
+            "mergeSchema to add them to the table)");
   }
 
   // The projection onto the schema (design note 5).
-  const bool rescue = mode == SchemaEvolutionMode::kRescue || mode == SchemaEvolutionMode::kAddNewColumns;
+  const bool rescue =
+      mode == SchemaEvolutionMode::kRescue || mode == SchemaEvolutionMode::kAddNewColumns;
   std::vector<std::string> select;
   std::vector<std::string> rescued;  // json_object arguments
   for (const delta::StructField& field : schema_.fields) {
@@ -408,8 +417,9 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
       select.push_back(StrCat("CAST(to_json(", in, ") AS VARCHAR) AS ", out));
     } else if (rescue) {
       select.push_back(StrCat("TRY_CAST(", in, " AS ", type, ") AS ", out));
-      rescued.push_back(StrCat(SqlQuote(source->name), ", CASE WHEN ", in, " IS NOT NULL AND TRY_CAST(",
-                               in, " AS ", type, ") IS NULL THEN to_json(", in, ") END"));
+      rescued.push_back(StrCat(SqlQuote(source->name), ", CASE WHEN ", in,
+                               " IS NOT NULL AND TRY_CAST(", in, " AS ", type,
+                               ") IS NULL THEN to_json(", in, ") END"));
     } else {
       select.push_back(StrCat("CAST(", in, " AS ", type, ") AS ", out));
     }
@@ -424,9 +434,11 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
       select.push_back(StrCat("CAST(NULL AS VARCHAR) AS ", SqlIdent(kRescuedDataColumn)));
     } else {
       // json_merge_patch drops the keys whose value is null: what remains did not fit.
-      const std::string rest = StrCat("json_merge_patch('{}', json_object(", StrJoin(rescued, ", "), "))");
-      select.push_back(StrCat("CASE WHEN CAST(", rest, " AS VARCHAR) <> '{}' THEN CAST(json_merge_patch(",
-                              rest, ", json_object('_file_path', ", SqlIdent(kFileColumn),
+      const std::string rest =
+          StrCat("json_merge_patch('{}', json_object(", StrJoin(rescued, ", "), "))");
+      select.push_back(StrCat("CASE WHEN CAST(", rest,
+                              " AS VARCHAR) <> '{}' THEN CAST(json_merge_patch(", rest,
+                              ", json_object('_file_path', ", SqlIdent(kFileColumn),
                               ")) AS VARCHAR) END AS ", SqlIdent(kRescuedDataColumn)));
     }
   }
@@ -437,10 +449,13 @@ Result<int64_t> FilesSource::GetBatch(engine::Session& session,
       values.push_back(StrCat("(", SqlQuote(folder_->LocalPath(f.key).value_or(f.key)), ", ",
                               f.mtime_ms, ", ", f.size, ")"));
     }
-    from += StrCat(" JOIN (VALUES ", StrJoin(values, ", "), ") AS meta(path, mtime_ms, size) ON "
-                   "meta.path = data.", SqlIdent(kFileColumn));
-    select.push_back("struct_pack(file_path := meta.path, file_modification_time := "
-                     "make_timestamptz(meta.mtime_ms * 1000), file_size := meta.size) AS _metadata");
+    from += StrCat(" JOIN (VALUES ", StrJoin(values, ", "),
+                   ") AS meta(path, mtime_ms, size) ON "
+                   "meta.path = data.",
+                   SqlIdent(kFileColumn));
+    select.push_back(
+        "struct_pack(file_path := meta.path, file_modification_time := "
+        "make_timestamptz(meta.mtime_ms * 1000), file_size := meta.size) AS _metadata");
   }
   Status created = session
                        .Query(StrCat("CREATE OR REPLACE TEMP TABLE ", SqlIdent(table),
@@ -456,8 +471,8 @@ Status FilesSource::Commit(BatchId batch, const std::string& end) {
   Statement mark(index_, "UPDATE files SET committed = 1 WHERE batch_id <= ? AND committed = 0");
   sqlite3_bind_int64(mark.get(), 1, batch);
   if (!mark.ok() || sqlite3_step(mark.get()) != SQLITE_DONE) {
-    return Status::IOError(StrCat(description(), ": file index ", index_path_, ": ",
-                                  sqlite3_errmsg(index_)));
+    return Status::IOError(
+        StrCat(description(), ": file index ", index_path_, ": ", sqlite3_errmsg(index_)));
   }
   return Status::OK();
 }

@@ -74,11 +74,9 @@ class FilesSource : public Source {
   ReadLimit DefaultReadLimit() const override;
   Status PrepareForAvailableNow() override;
   Result<std::optional<std::string>> LatestOffset(const std::optional<std::string>& start,
-                                                  const ReadLimit& limit,
-                                                  BatchId batch) override;
+                                                  const ReadLimit& limit, BatchId batch) override;
   Result<int64_t> GetBatch(engine::Session& session, const std::optional<std::string>& start,
-                           const std::string& end, BatchId batch,
-                           std::string_view table) override;
+                           const std::string& end, BatchId batch, std::string_view table) override;
   Status Commit(BatchId batch, const std::string& end) override;
 
   // The schema the stream reads with (empty until the first files arrive) and its number.

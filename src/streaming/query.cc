@@ -53,8 +53,8 @@ Result<Trigger> Trigger::Parse(std::string_view text) {
     return trigger;
   }
   if (StartsWith(lower, "continuous")) {
-    return Status::NotSupported(StrCat("trigger '", Trim(text),
-                                       "': continuous processing is not supported by lake"))
+    return Status::NotSupported(
+               StrCat("trigger '", Trim(text), "': continuous processing is not supported by lake"))
         .WithHint("use processingTime '0 seconds' for low latency (micro-batches back to back)");
   }
   constexpr std::string_view kProcessingTime = "processingtime";
@@ -195,9 +195,9 @@ Result<std::unique_ptr<StreamingQuery>> StreamingQuery::Open(engine::Database& d
   sink_context.db = &db;
   sink_context.query_id = checkpoint->query_id();
   LAKE_RETURN_IF_ERROR(sink->Open(sink_context));
-  return std::unique_ptr<StreamingQuery>(new StreamingQuery(
-      db, std::move(source), std::move(sink), std::move(options), std::move(checkpoint),
-      std::move(session)));
+  return std::unique_ptr<StreamingQuery>(
+      new StreamingQuery(db, std::move(source), std::move(sink), std::move(options),
+                         std::move(checkpoint), std::move(session)));
 }
 
 Status StreamingQuery::Fault(std::string_view point, BatchId batch) {
@@ -210,9 +210,9 @@ namespace {
 Result<std::string> SingleOffset(const OffsetSeq& seq, const Checkpoint& checkpoint,
                                  BatchId batch) {
   if (seq.offsets.size() != 1) {
-    return Status::FailedPrecondition(
-               StrCat("streaming checkpoint ", checkpoint.location(), ": offsets/", batch,
-                      " has ", seq.offsets.size(), " source offsets, this query has 1 source"))
+    return Status::FailedPrecondition(StrCat("streaming checkpoint ", checkpoint.location(),
+                                             ": offsets/", batch, " has ", seq.offsets.size(),
+                                             " source offsets, this query has 1 source"))
         .WithHint("the checkpoint belongs to a different query; use a new checkpoint location");
   }
   if (!seq.offsets[0]) {

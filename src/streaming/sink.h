@@ -18,8 +18,8 @@
 namespace lake::streaming {
 
 struct SinkResult {
-  bool skipped = false;         // the batch had been committed before: nothing written
-  int64_t num_output_rows = 0;  // rows written (0 when skipped)
+  bool skipped = false;                  // the batch had been committed before: nothing written
+  int64_t num_output_rows = 0;           // rows written (0 when skipped)
   std::optional<int64_t> table_version;  // the version the batch's commit created
 };
 

@@ -38,9 +38,9 @@ struct ReadLimit {
 
 // What a source gets when the query opens it.
 struct SourceContext {
-  engine::Database* db = nullptr;          // the query's database (outlives the source)
+  engine::Database* db = nullptr;              // the query's database (outlives the source)
   storage::ObjectStore* checkpoint = nullptr;  // the checkpoint folder's store
-  std::string state_prefix;                // "sources/<i>/": the source's own folder in it
+  std::string state_prefix;                    // "sources/<i>/": the source's own folder in it
   std::string query_id;
 };
 
@@ -66,9 +66,8 @@ class Source {
   // Creates (or replaces) the temporary table `table` in `session` holding the rows of
   // (start, end] (contract 2); returns how many rows it holds.
   virtual Result<int64_t> GetBatch(engine::Session& session,
-                                   const std::optional<std::string>& start,
-                                   const std::string& end, BatchId batch,
-                                   std::string_view table) = 0;
+                                   const std::optional<std::string>& start, const std::string& end,
+                                   BatchId batch, std::string_view table) = 0;
   // Called once commits/<batch> is durable: the source may forget what it kept for
   // batches up to `batch`.
   virtual Status Commit(BatchId batch, const std::string& end) { return Status::OK(); }

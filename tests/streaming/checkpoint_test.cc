@@ -15,7 +15,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::unique_ptr<storage::ObjectStore> NewStore() { return std::make_unique<storage::MemoryStore>(); }
+std::unique_ptr<storage::ObjectStore> NewStore() {
+  return std::make_unique<storage::MemoryStore>();
+}
 
 TEST(OffsetSeq, SerializesInSparksLayout) {
   OffsetSeq seq;
@@ -47,8 +49,7 @@ TEST(OffsetSeq, ParsesAFileSparkWrote) {
 TEST(OffsetSeq, RefusesOtherVersionsAndGarbage) {
   EXPECT_EQ(ParseOffsetSeq("v2\n{}\n{}", "offsets/0").status().code(), StatusCode::kNotSupported);
   EXPECT_EQ(ParseOffsetSeq("hello", "offsets/0").status().code(), StatusCode::kCorruption);
-  EXPECT_EQ(ParseOffsetSeq("v1\n{not json", "offsets/0").status().code(),
-            StatusCode::kCorruption);
+  EXPECT_EQ(ParseOffsetSeq("v1\n{not json", "offsets/0").status().code(), StatusCode::kCorruption);
   EXPECT_EQ(ParseOffsetSeq("", "offsets/0").status().code(), StatusCode::kCorruption);
 }
 

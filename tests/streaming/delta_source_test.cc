@@ -45,10 +45,10 @@ class DeltaSourceTest : public StreamTest {
 };
 
 TEST_F(DeltaSourceTest, ReadsTheSnapshotThenNewCommitsOncePerFile) {
-  Sql("CREATE TABLE src (id BIGINT)");                   // v0
-  Sql("INSERT INTO src VALUES (1), (2)");                 // v1
-  Sql("INSERT INTO src VALUES (3)");                      // v2
-  Sql("INSERT INTO src VALUES (4)");                      // v3
+  Sql("CREATE TABLE src (id BIGINT)");     // v0
+  Sql("INSERT INTO src VALUES (1), (2)");  // v1
+  Sql("INSERT INTO src VALUES (3)");       // v2
+  Sql("INSERT INTO src VALUES (4)");       // v3
   for (int v = 1; v <= 3; ++v) ASSERT_EQ(AddsIn(v), 1) << "one file per INSERT";
   DeltaSourceOptions source;
   source.max_files_per_trigger = 2;
@@ -63,8 +63,8 @@ TEST_F(DeltaSourceTest, ReadsTheSnapshotThenNewCommitsOncePerFile) {
   EXPECT_TRUE(end->is_starting_version);
   EXPECT_EQ(OutRows(), (std::vector<std::string>{"1", "2", "3", "4"}));
 
-  Sql("INSERT INTO src VALUES (5)");          // v4
-  Sql("INSERT INTO src VALUES (6), (7)");     // v5
+  Sql("INSERT INTO src VALUES (5)");       // v4
+  Sql("INSERT INTO src VALUES (6), (7)");  // v5
   ASSERT_OK_AND_ASSIGN(RunResult second, Stream(source));
   ASSERT_EQ(second.batches.size(), 1u);
   EXPECT_EQ(second.batches[0].num_input_rows, 3);
@@ -190,8 +190,9 @@ TEST_F(DeltaSourceTest, ASchemaChangeStopsTheStreamOnceThenItReadsOn) {
   QueryOptions options;
   options.checkpoint_location = Path("ckpt");
   options.trigger.kind = Trigger::Kind::kAvailableNow;
-  ASSERT_OK_AND_ASSIGN(auto query, StreamingQuery::Open(db(), std::make_unique<DeltaSource>(source),
-                                                        std::make_unique<DeltaSink>(sink), options));
+  ASSERT_OK_AND_ASSIGN(auto query,
+                       StreamingQuery::Open(db(), std::make_unique<DeltaSource>(source),
+                                            std::make_unique<DeltaSink>(sink), options));
   ASSERT_OK(query->Run().status());
   Sql("INSERT INTO src VALUES (2)");                 // v2
   Sql("ALTER TABLE src ADD COLUMNS (name STRING)");  // v3
@@ -211,7 +212,8 @@ TEST_F(DeltaSourceTest, ASchemaChangeStopsTheStreamOnceThenItReadsOn) {
                                             std::make_unique<DeltaSink>(sink), options));
   ASSERT_OK(restarted->Run().status());
   EXPECT_EQ(Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || coalesce(name, 'NULL') FROM "
-                        "delta_scan(", SqlQuote(Path("out")), ")")),
+                        "delta_scan(",
+                        SqlQuote(Path("out")), ")")),
             (std::vector<std::string>{"1:NULL", "2:NULL", "3:c"}));
 }
 
@@ -223,9 +225,10 @@ TEST_F(DeltaSourceTest, ReadChangeFeedStreamsTheSnapshotAsInsertsThenEveryChange
   cdf.read_change_feed = true;
   cdf.max_files_per_trigger = 1;
   auto out = [&] {
-    return Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || v || ':' || _change_type || ':' || "
-                       "CAST(_commit_version AS VARCHAR) FROM delta_scan(",
-                       SqlQuote(Path("out")), ")"));
+    return Rows(
+        StrCat("SELECT CAST(id AS VARCHAR) || ':' || v || ':' || _change_type || ':' || "
+               "CAST(_commit_version AS VARCHAR) FROM delta_scan(",
+               SqlQuote(Path("out")), ")"));
   };
   ASSERT_OK_AND_ASSIGN(RunResult first, Stream(cdf));
   ASSERT_EQ(first.batches.size(), 1u);
@@ -252,9 +255,9 @@ TEST_F(DeltaSourceTest, ReadChangeFeedStreamsTheSnapshotAsInsertsThenEveryChange
   EXPECT_EQ(last.reservoir_version, 5);
   EXPECT_EQ(last.index, kEndIndex);
   EXPECT_FALSE(last.is_starting_version);
-  EXPECT_EQ(out(), (std::vector<std::string>{"1:a:delete:5", "1:a:insert:1", "2:B:update_postimage:4",
-                                             "2:b:insert:1", "2:b:update_preimage:4",
-                                             "3:c:insert:2"}));
+  EXPECT_EQ(out(),
+            (std::vector<std::string>{"1:a:delete:5", "1:a:insert:1", "2:B:update_postimage:4",
+                                      "2:b:insert:1", "2:b:update_preimage:4", "3:c:insert:2"}));
 }
 
 TEST_F(DeltaSourceTest, ReadChangeFeedNeedsTheChangeFeedEnabled) {

@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
@@ -51,8 +50,8 @@ class FilesSourceTest : public StreamTest {
 TEST_F(FilesSourceTest, EachFileIsIngestedOnceInBoundedBatches) {
   Land("a.json", "{\"id\":\"1\"}\n{\"id\":\"2\"}\n");
   Land("b.json", "{\"id\":\"3\"}\n");
-  Land("sub/c.json", "{\"id\":\"4\"}\n");           // sub-folders are read too
-  Land("_ignored/d.json", "{\"id\":\"99\"}\n");     // '_' and '.' names are not
+  Land("sub/c.json", "{\"id\":\"4\"}\n");        // sub-folders are read too
+  Land("_ignored/d.json", "{\"id\":\"99\"}\n");  // '_' and '.' names are not
   Land(".hidden.json", "{\"id\":\"98\"}\n");
   FilesSourceOptions source;
   source.max_files_per_trigger = 2;
@@ -165,11 +164,11 @@ TEST_F(FilesSourceTest, RescueModePutsUnknownColumnsInRescuedData) {
   ASSERT_OK_AND_ASSIGN(RunResult run, Run(source));
   ASSERT_EQ(run.batches.size(), 1u);
   const std::string file = (root_ / "landing" / "2.json").string();
-  EXPECT_EQ(Out("id || ' ' || coalesce(_rescued_data, 'NULL')"),
-            (std::vector<std::string>{
-                "1 NULL",
-                StrCat("2 {\"extra\":7,\"more\":{\"k\":\"v\"},\"_file_path\":\"", file, "\"}"),
-                "3 NULL"}));
+  EXPECT_EQ(
+      Out("id || ' ' || coalesce(_rescued_data, 'NULL')"),
+      (std::vector<std::string>{
+          "1 NULL", StrCat("2 {\"extra\":7,\"more\":{\"k\":\"v\"},\"_file_path\":\"", file, "\"}"),
+          "3 NULL"}));
   // The schema never changed.
   EXPECT_FALSE(fs::exists(root_ / "ckpt" / "sources" / "0" / "_schemas" / "1"));
 }
@@ -244,8 +243,10 @@ TEST_F(FilesSourceTest, MetadataColumnNamesTheFileAndItsTime) {
   EXPECT_EQ(Out("id || ' ' || _metadata.file_path || ' ' || CAST(_metadata.file_size AS VARCHAR)"),
             (std::vector<std::string>{StrCat("1 ", file.string(), " 5")}));
   // The modification time, as the file system reports it (ms precision).
-  auto stored = Rows(StrCat("SELECT CAST(epoch_ms(_metadata.file_modification_time) AS VARCHAR) "
-                            "FROM delta_scan(", SqlQuote(Path("out")), ")"));
+  auto stored =
+      Rows(StrCat("SELECT CAST(epoch_ms(_metadata.file_modification_time) AS VARCHAR) "
+                  "FROM delta_scan(",
+                  SqlQuote(Path("out")), ")"));
   struct stat st;
   ASSERT_EQ(::stat(file.c_str(), &st), 0);
   const int64_t expected = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
@@ -258,8 +259,7 @@ TEST_F(FilesSourceTest, ParquetKeepsItsTypes) {
   FilesSourceOptions source;
   source.format = FileFormat::kParquet;
   ASSERT_OK(Run(source).status());
-  EXPECT_EQ(Out("typeof(id) || ' ' || typeof(x)"),
-            (std::vector<std::string>{"BIGINT DOUBLE"}));
+  EXPECT_EQ(Out("typeof(id) || ' ' || typeof(x)"), (std::vector<std::string>{"BIGINT DOUBLE"}));
 }
 
 }  // namespace

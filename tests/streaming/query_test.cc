@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -52,11 +51,11 @@ class CounterSource : public Source {
   Result<int64_t> GetBatch(engine::Session& session, const std::optional<std::string>& start,
                            const std::string& end, BatchId, std::string_view table) override {
     const int64_t from = Parse(start), to = Parse(end);
-    LAKE_RETURN_IF_ERROR(session
-                             .Query(StrCat("CREATE OR REPLACE TEMP TABLE ", SqlIdent(table),
-                                           " AS SELECT range AS id FROM range(", from, ", ", to,
-                                           ")"))
-                             .status());
+    LAKE_RETURN_IF_ERROR(
+        session
+            .Query(StrCat("CREATE OR REPLACE TEMP TABLE ", SqlIdent(table),
+                          " AS SELECT range AS id FROM range(", from, ", ", to, ")"))
+            .status());
     return to - from;
   }
 
@@ -145,8 +144,7 @@ TEST_F(QueryTest, AvailableNowRunsBoundedBatchesThenStops) {
   EXPECT_EQ(OutRows(), Range(10));
   // One commit per batch, the first creating the table, each with txn (query id, batch id).
   EXPECT_EQ(CommitCount(Path("out")), 3);
-  EXPECT_THAT(Txns(), ElementsAre(std::pair(query->query_id(), 0),
-                                  std::pair(query->query_id(), 1),
+  EXPECT_THAT(Txns(), ElementsAre(std::pair(query->query_id(), 0), std::pair(query->query_id(), 1),
                                   std::pair(query->query_id(), 2)));
   // The checkpoint has offsets/0..2 and commits/0..2 in Spark's format, and the progress.
   const auto ckpt = root_ / "ckpt";
@@ -375,9 +373,9 @@ TEST_F(QueryTest, NewColumnsNeedMergeSchemaAndMissingOnesAreNull) {
     DeltaSinkOptions sink;
     sink.path = Path("out");
     sink.merge_schema = merge_schema;
-    LAKE_ASSIGN_OR_RETURN(auto query,
-                          StreamingQuery::Open(db(), std::make_unique<CounterSource>(available_, 100),
-                                               std::make_unique<DeltaSink>(sink), options));
+    LAKE_ASSIGN_OR_RETURN(
+        auto query, StreamingQuery::Open(db(), std::make_unique<CounterSource>(available_, 100),
+                                         std::make_unique<DeltaSink>(sink), options));
     return query->Run();
   };
   available_->store(1);
@@ -391,7 +389,8 @@ TEST_F(QueryTest, NewColumnsNeedMergeSchemaAndMissingOnesAreNull) {
   available_->store(3);
   ASSERT_OK(run("SELECT id FROM batch", false).status());  // twice is NULL for this batch
   EXPECT_EQ(Rows(StrCat("SELECT CAST(id AS VARCHAR) || ':' || coalesce(CAST(twice AS VARCHAR), "
-                        "'NULL') FROM delta_scan(", SqlQuote(Path("out")), ")")),
+                        "'NULL') FROM delta_scan(",
+                        SqlQuote(Path("out")), ")")),
             (std::vector<std::string>{"0:NULL", "1:2", "2:NULL"}));
 }
 

@@ -4,13 +4,12 @@
 // moments (30 rounds) and restarted. At the end every input row is in the output exactly
 // once. The seed is printed; LAKE_TEST_SEED replays the choices (process timing still varies).
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -62,8 +61,9 @@ TEST(StreamChild, Run) {
   QueryOptions options;
   options.checkpoint_location = StrCat(root, "/ckpt");
   options.trigger.kind = Trigger::Kind::kAvailableNow;
-  ASSERT_OK_AND_ASSIGN(auto query, StreamingQuery::Open(*db, std::move(source),
-                                                        std::make_unique<DeltaSink>(sink), options));
+  ASSERT_OK_AND_ASSIGN(
+      auto query,
+      StreamingQuery::Open(*db, std::move(source), std::make_unique<DeltaSink>(sink), options));
   ASSERT_OK_AND_ASSIGN(RunResult run, query->Run());
   std::cout << "batches " << run.batches.size() << "\n";
 }
@@ -151,7 +151,8 @@ TEST_P(StreamKill, KillNineAtRandomMomentsWritesEveryRowOnce) {
     const int code = Wait(child);
     killed += code == 128 + SIGKILL;
     ASSERT_TRUE(code == 0 || code == 128 + SIGKILL)
-        << "round " << round << ": exit " << code << "\n" << testing::ReadText(root_ / "child.log");
+        << "round " << round << ": exit " << code << "\n"
+        << testing::ReadText(root_ / "child.log");
   }
   // A last run to the end drains what is left.
   const pid_t last = Spawn();
@@ -161,7 +162,8 @@ TEST_P(StreamKill, KillNineAtRandomMomentsWritesEveryRowOnce) {
             << " input chunks\n";
 
   std::map<std::string, int> seen;
-  for (const std::string& id : Rows(StrCat("SELECT id FROM delta_scan(", SqlQuote(Path("out")), ")"))) {
+  for (const std::string& id :
+       Rows(StrCat("SELECT id FROM delta_scan(", SqlQuote(Path("out")), ")"))) {
     ++seen[id];
   }
   std::vector<std::string> missing, duplicated, unknown;

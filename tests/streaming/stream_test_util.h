@@ -113,8 +113,8 @@ class StreamTest : public ::testing::Test {
   // The JSON actions of commit `version` of the table at `path`.
   std::vector<nlohmann::json> CommitActions(const std::string& path, int64_t version) {
     std::vector<nlohmann::json> out;
-    std::stringstream lines(ReadText(fs::path(path) / "_delta_log" /
-                                     (ZeroPad(version, 20) + ".json")));
+    std::stringstream lines(
+        ReadText(fs::path(path) / "_delta_log" / (ZeroPad(version, 20) + ".json")));
     for (std::string line; std::getline(lines, line);) {
       if (!line.empty()) out.push_back(nlohmann::json::parse(line));
     }
