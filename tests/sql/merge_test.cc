@@ -311,6 +311,32 @@ TEST_F(MergeTest, RefusesTimeTravelOnTheTarget) {
                  "WHEN MATCHED THEN DELETE");
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.status().message(), HasSubstr("latest version"));
+  // A target by path: refused naming the way to do it.
+  r = Query("MERGE INTO delta.`" + (root_ / "data" / "t").string() +
+            "` USING (SELECT 1 AS id) s ON id = s.id WHEN MATCHED THEN DELETE");
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("CREATE TABLE t USING DELTA LOCATION"));
+  EXPECT_EQ(One("SELECT count(*) FROM t"), "1");
+}
+
+// Deletion vector tables (dv_removal.h): the matched rows are marked, not copied.
+TEST_F(MergeTest, DeletionVectorTablesMarkTheRemovedRows) {
+  std::string location =
+      Create("t", "id BIGINT, v STRING", "TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')");
+  Exec("INSERT INTO t SELECT i, 'x' FROM range(20) r(i)");
+  EXPECT_EQ(One("MERGE INTO t USING (SELECT 3 AS id, 'new' AS v UNION ALL SELECT 5, NULL "
+                "UNION ALL SELECT 100, 'ins') s ON t.id = s.id "
+                "WHEN MATCHED AND s.v IS NULL THEN DELETE "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"),
+            "3");
+  // 20 rows - 1 deleted + 1 inserted; ids 0..19 without 5, plus 100.
+  EXPECT_EQ(One("SELECT count(*) || '|' || sum(id) FROM t"), "20|285");
+  EXPECT_EQ(One("SELECT string_agg(v, ',' ORDER BY id) FROM t WHERE v <> 'x'"), "new,ins");
+  Json m = Metrics(location, 2);
+  EXPECT_EQ(m["numTargetRowsCopied"], "0");
+  EXPECT_EQ(m["numTargetDeletionVectorsAdded"], "1");
+  EXPECT_EQ(m["numTargetFilesRemoved"], "0");
+  EXPECT_THAT(Validate(location), IsEmpty());
 }
 
 // Conflicts (lake_merge.cc design note 4): a MERGE and a concurrent DELETE of a file it

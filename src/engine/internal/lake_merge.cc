@@ -31,7 +31,8 @@
 //      delta_scan's DynamicFilterPushdown drops the files whose stats lie outside it.
 //  (6) Refused (kNotSupported, before any file is written): tables with
 //      delta.enableChangeDataFeed (no _change_data files yet), MERGE ... RETURNING, DuckDB's
-//      THEN ERROR, time travel on the target. Deletion vector tables: the writer gate decides.
+//      THEN ERROR, time travel on the target (sql_rewrite.cc), a target by path. Deletion
+//      vector tables: RemoveRows marks the removed rows in deletion vectors (dv_removal.h).
 #include "engine/internal/lake_merge.h"
 
 #include <atomic>
@@ -579,12 +580,15 @@ duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
         pending.num_copied_rows, "\",\"numOutputRows\":\"",
         counters->inserted.load() + updated + pending.num_copied_rows,
         "\",\"numTargetFilesAdded\":\"", pending.num_files, "\",\"numTargetFilesRemoved\":\"",
-        pending.num_removed_files, "\",\"numTargetBytesAdded\":\"", pending.num_output_bytes,
+        // A file added back under a deletion vector (dv_removal.h) is not removed for Spark.
+        std::max<int64_t>(pending.num_removed_files - pending.num_dvs_added, 0),
+        "\",\"numTargetBytesAdded\":\"", pending.num_output_bytes,
         "\",\"numTargetBytesRemoved\":\"", pending.num_removed_bytes,
-        "\",\"numTargetChangeFilesAdded\":\"0\",\"numTargetDeletionVectorsAdded\":\"0\","
-        "\"numTargetDeletionVectorsRemoved\":\"0\",\"numTargetDeletionVectorsUpdated\":\"0\","
-        "\"executionTimeMs\":\"",
-        elapsed_ms, "\"}");
+        "\",\"numTargetChangeFilesAdded\":\"", pending.num_change_files,
+        "\",\"numTargetDeletionVectorsAdded\":\"", pending.num_dvs_added,
+        "\",\"numTargetDeletionVectorsRemoved\":\"", pending.num_dvs_removed,
+        "\",\"numTargetDeletionVectorsUpdated\":\"", pending.num_dvs_updated,
+        "\",\"executionTimeMs\":\"", elapsed_ms, "\"}");
   };
   // Schema evolution (PrepareLakeMerge): the entry shows more columns than the version read.
   if (n != schema.fields.size()) {
@@ -797,6 +801,11 @@ void PrepareLakeMerge(ClientContext& context, duckdb::SQLStatement& statement,
   auto state = context.registered_state->GetOrCreate<MergeTextsState>(kMergeTextsKey);
   std::lock_guard lock(state->mu);
   state->queue.push_back(std::move(texts));
+  // Entries of statements that never got planned (bind errors) must not pile up.
+  constexpr size_t kMaxQueued = 64;
+  if (state->queue.size() > kMaxQueued) {
+    state->queue.erase(state->queue.begin(), state->queue.end() - kMaxQueued);
+  }
 }
 
 void RegisterLakeMerge(duckdb::DatabaseInstance& db) {
