@@ -63,7 +63,7 @@ struct BatchProgress {
   BatchId batch_id = 0;
   int64_t timestamp_ms = 0;  // when the batch started
   int64_t num_input_rows = 0;
-  int64_t duration_ms = 0;  // triggerExecution: planning to commits/N
+  int64_t duration_ms = 0;  // triggerExecution: reading the batch to writing commits/N
   double processed_rows_per_second = 0;
   std::vector<SourceProgress> sources;
   std::string sink_description;
