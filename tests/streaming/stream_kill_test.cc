@@ -86,7 +86,11 @@ class StreamKill : public StreamTest, public ::testing::WithParamInterface<const
     argv.push_back(nullptr);
     std::vector<std::string> env_text = {StrCat(kChildRootEnv, "=", root_.string()),
                                          StrCat(kChildSourceEnv, "=", GetParam())};
-    for (char** e = environ; *e != nullptr; ++e) env_text.emplace_back(*e);
+    // The parent's GTEST_* settings (an XML report path, sharding) must not reach the child:
+    // it would overwrite the parent's report or skip its one test.
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).rfind("GTEST_", 0) != 0) env_text.emplace_back(*e);
+    }
     std::vector<char*> env;
     for (std::string& e : env_text) env.push_back(e.data());
     env.push_back(nullptr);
