@@ -134,8 +134,6 @@ TEST(SqlRewrite, MergeWithSchemaEvolutionAndTimeTravelOnTheTarget) {
               ::testing::HasSubstr("latest version"));
   EXPECT_THAT(ErrorOf("MERGE INTO lake.s.t@v1 USING s ON true WHEN MATCHED THEN DELETE"),
               ::testing::HasSubstr("latest version"));
-  EXPECT_THAT(ErrorOf("MERGE INTO delta.`/t` USING s ON true WHEN MATCHED THEN DELETE"),
-              ::testing::HasSubstr("by path is not supported"));
 }
 
 TEST(SqlRewrite, AtVersionShorthandBecomesAtClause) {

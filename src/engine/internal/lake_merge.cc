@@ -31,7 +31,7 @@
 //      delta_scan's DynamicFilterPushdown drops the files whose stats lie outside it.
 //  (6) Refused (kNotSupported, before any file is written): tables with
 //      delta.enableChangeDataFeed (no _change_data files yet), MERGE ... RETURNING, DuckDB's
-//      THEN ERROR, time travel on the target (sql_rewrite.cc), a target by path. Deletion
+//      THEN ERROR, time travel on the target (sql_rewrite.cc). Deletion
 //      vector tables: RemoveRows marks the removed rows in deletion vectors (dv_removal.h).
 #include "engine/internal/lake_merge.h"
 
@@ -634,11 +634,19 @@ std::optional<TargetColumns> LakeTargetOf(ClientContext& context, duckdb::BaseTa
           context, ref.catalog_name, ref.schema_name, ref.table_name,
           duckdb::OnEntryNotFound::RETURN_NULL);
       if (!entry || entry->ParentCatalog().GetCatalogType() != kLakeCatalogType) return;
-      Result<DirectoryTable> table =
-          FindLakeTable(context, StrCat(entry->ParentSchema().name, ".", entry->name));
-      if (!table.ok()) return;
       TargetColumns columns;
-      columns.table = std::move(*table);
+      if (entry->ParentSchema().name == kPathSchemaName &&
+          entry->name.find('/') != std::string::npos) {
+        // delta.`/path` (lake_catalog.cc design note 7): the table at that path.
+        columns.table.schema = kPathSchemaName;
+        columns.table.name = entry->name;
+        columns.table.location = NormalizeLocation(entry->name);
+      } else {
+        Result<DirectoryTable> table =
+            FindLakeTable(context, StrCat(entry->ParentSchema().name, ".", entry->name));
+        if (!table.ok()) return;
+        columns.table = std::move(*table);
+      }
       for (const auto& column : entry->GetColumns().Logical()) {
         columns.names.push_back(column.Name());
       }

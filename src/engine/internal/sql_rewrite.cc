@@ -258,13 +258,6 @@ class Rewriter {
       // A MERGE writes its target's latest version: time travel on the target is refused
       // here, where its spelling is still known (DuckDB's MERGE has no AT clause there).
       size_t j = IsWord(t_, 1, "into") ? 2 : IsWord(t_, 4, "into") ? 5 : t_.size();
-      if (j < t_.size() && (IsDeltaPathAt(j) || t_[j].kind == TokKind::kString)) {
-        return Error({StrCat("lake: MERGE INTO a table by path is not supported yet (position ",
-                             t_[j].begin + 1,
-                             "); register it with CREATE TABLE t USING DELTA LOCATION '<path>' "
-                             "and MERGE INTO t"),
-                      t_[j].begin});
-      }
       while (j < t_.size()) {
         if (IsAtVersionAt(j) || IsTimeTravelAt(j + 1)) {
           const size_t at = j + 1;
