@@ -683,6 +683,56 @@ Result<std::string> DeletionVectorUuidPath(std::string_view random_prefix,
   return StrCat(random_prefix, Z85Encode(*bytes));
 }
 
+Result<std::string> StatsWithLooseBounds(std::string_view stats) {
+  auto not_object = [&] {
+    return Status::InvalidArgument(StrCat("file statistics are not a JSON object: ", stats));
+  };
+  size_t begin = stats.find_first_not_of(" \t\r\n");
+  size_t end = stats.find_last_not_of(" \t\r\n");
+  if (begin == std::string_view::npos || stats[begin] != '{' || stats[end] != '}') {
+    return not_object();
+  }
+  // Walk the object's top level: strings (with escapes) and nesting are skipped, so a column
+  // named "tightBounds" inside minValues is not mistaken for the key.
+  int depth = 0;
+  bool expect_key = false;
+  std::optional<size_t> value_at;  // where the top-level tightBounds value starts
+  for (size_t i = begin; i <= end; ++i) {
+    const char c = stats[i];
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j <= end && stats[j] != '"') j += stats[j] == '\\' ? 2 : 1;
+      if (j > end) return not_object();
+      if (depth == 1 && expect_key && stats.substr(i + 1, j - i - 1) == "tightBounds") {
+        size_t colon = stats.find_first_not_of(" \t\r\n", j + 1);
+        if (colon == std::string_view::npos || stats[colon] != ':') return not_object();
+        value_at = stats.find_first_not_of(" \t\r\n", colon + 1);
+      }
+      expect_key = false;
+      i = j;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      expect_key = depth == 1;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == ',') {
+      expect_key = depth == 1;
+    }
+  }
+  if (depth != 0) return not_object();
+  std::string out(stats.substr(begin, end - begin + 1));
+  const size_t shift = begin;
+  if (value_at) {
+    const size_t at = *value_at - shift;
+    if (out.compare(at, 4, "true") == 0) return out.replace(at, 4, "false");
+    if (out.compare(at, 5, "false") == 0) return out;
+    return not_object();
+  }
+  const bool empty = out.find_first_not_of(" \t\r\n", 1) == out.size() - 1;
+  out.insert(out.size() - 1, empty ? "\"tightBounds\":false" : ",\"tightBounds\":false");
+  return out;
+}
+
 DeletionVectorWriter::DeletionVectorWriter(std::string random_prefix, std::string uuid,
                                            size_t max_inline_bytes)
     : bytes_(1, '\x01'),  // format version 1

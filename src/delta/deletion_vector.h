@@ -75,6 +75,12 @@ inline constexpr size_t kMaxInlineDeletionVectorBytes = 64;
 // (20 characters). kInvalidArgument when `uuid` is not a canonical 36-character UUID.
 Result<std::string> DeletionVectorUuidPath(std::string_view random_prefix, std::string_view uuid);
 
+// Returns `stats` (an add's stats JSON object) with its top-level "tightBounds" set to false,
+// added when absent: the stats of a file that gains a DV keep their values, which now may be
+// wider than the live rows' (PROTOCOL.md "Per-file Statistics"). kInvalidArgument when
+// `stats` is not a JSON object.
+Result<std::string> StatsWithLooseBounds(std::string_view stats);
+
 // Collects the deletion vectors of one commit: small ones inline, the others appended to one
 // new DV file (PROTOCOL.md "Deletion Vector File Storage Format": a version byte 1, then per
 // DV a u32 BE size, the bitmap, a u32 BE CRC-32 of the bitmap), as Spark writes one file per

@@ -788,5 +788,28 @@ TEST(DeletionVectorWriter, AllInlineWritesNoFile) {
   EXPECT_TRUE(listed.empty());
 }
 
+// The stats of a file that gains a DV keep every value and say "tightBounds":false.
+TEST(StatsWithLooseBounds, AddsOrFlipsTheTopLevelKeyOnly) {
+  auto loose = [](std::string_view stats) {
+    Result<std::string> r = StatsWithLooseBounds(stats);
+    EXPECT_TRUE(r.ok()) << stats << ": " << r.status();
+    return r.ok() ? *r : std::string("<error>");
+  };
+  EXPECT_EQ(loose(R"({"numRecords":5,"minValues":{"id":0}})"),
+            R"({"numRecords":5,"minValues":{"id":0},"tightBounds":false})");
+  EXPECT_EQ(loose(R"({"numRecords":5,"tightBounds":true})"),
+            R"({"numRecords":5,"tightBounds":false})");
+  EXPECT_EQ(loose(R"({"tightBounds": false, "numRecords":5})"),
+            R"({"tightBounds": false, "numRecords":5})");
+  // A column named tightBounds, and a string holding the key's text, are not the key.
+  EXPECT_EQ(loose(R"({"numRecords":1,"minValues":{"tightBounds":true},"x":"\"tightBounds\":true"})"),
+            R"({"numRecords":1,"minValues":{"tightBounds":true},"x":"\"tightBounds\":true",)"
+            R"("tightBounds":false})");
+  EXPECT_EQ(loose(" {} "), R"({"tightBounds":false})");
+  for (std::string_view bad : {"", "[]", "{\"a\":1", "{\"tightBounds\":1}", "{\"a\":\"}"}) {
+    EXPECT_EQ(StatsWithLooseBounds(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace lake::delta

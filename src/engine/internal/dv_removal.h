@@ -43,8 +43,4 @@ Result<RowRemoval> RemoveRowsWithDeletionVectors(
     duckdb::DatabaseInstance& db, const RowRemovalTarget& target,
     const std::map<std::string, std::vector<uint64_t>>& rows_by_file);
 
-// Returns `stats` (an add's stats JSON object) with its top-level "tightBounds" set to false,
-// added when absent. kInvalidArgument when `stats` is not a JSON object.
-Result<std::string> StatsWithLooseBounds(std::string_view stats);
-
 }  // namespace lake::engine::internal
