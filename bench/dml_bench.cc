@@ -12,6 +12,12 @@
 //                    adds; DuckDB: the rows COPY wrote).
 //   scan_after_delete  an aggregate over the table after lake's DELETE vs the same aggregate
 //                    by read_parquet over the files DuckDB's rewrite wrote.          <= 1.10x
+//   delete_dv        the same DELETE on a table with delta.enableDeletionVectors (rows marked
+//                    in deletion vectors, no file rewritten) vs the floor: DuckDB finding the
+//                    rows' positions per file and writing them to one file (the commit).
+//                    <= 1.5x. Answers: the files that got a deletion vector.
+//   scan_after_dv    an aggregate over the DV table after the delete vs the same aggregate by
+//                    read_parquet over the rows without deletes (DuckDB's rewrite). <= 1.10x
 //   merge_cow        an upsert of C changed rows into the table (--merge-files F' files of
 //                    R rows: 200 x 100,000 = 20M rows; --small 40 x 25,000): half updates of
 //                    existing keys (every other row of 5% of the files, spread over the
@@ -21,6 +27,10 @@
 //                    the files holding a matched key (a semi-join), then one COPY of those
 //                    files' rows anti-joined with the changes, union all the changes. <= 1.25x
 //                    Answers: the rows the new files hold.
+//   merge_dv         the same MERGE into a table with deletion vectors (updated rows marked in
+//                    DVs; only the new rows written) vs the same baseline.             <= 0.5x
+//                    Answers: the rows of the changes (lake: numRecords of the new adds that
+//                    carry no DV; DuckDB: the rows of the changes file).
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -111,6 +121,55 @@ int Main(int argc, char** argv) {
     runner.Pair("scan_after_delete", 1.10, scan_base, scan_lake,
                 "aggregate over the table after the copy-on-write delete");
   }
+  // ---- DELETE into deletion vectors, and a scan after it ----
+  if (deleted) {
+    const TableSpec dv_spec{
+        .protocol = "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+                    "\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":["
+                    "\"deletionVectors\"]}}",
+        .configuration = "\"delta.enableDeletionVectors\":\"true\""};
+    fs::path dv_table, positions;
+    int dv_run = 0;
+    auto dv_prepare = [&](bool is_lake) -> Status {
+      std::error_code ec;
+      if (is_lake) {
+        if (!dv_table.empty()) fs::remove_all(dv_table, ec);
+        dv_table = tables / ("dv" + std::to_string(dv_run++));
+        return MakeTableOver(source, files, dv_table, dv_spec);
+      }
+      positions = copies / ("positions" + std::to_string(dv_run++) + ".json");
+      fs::remove(positions, ec);
+      return Status::OK();
+    };
+    auto dv_floor = [&]() -> Result<std::string> {
+      return QueryText(s, "COPY (SELECT filename, list(file_row_number ORDER BY file_row_number) "
+                          "AS rows FROM read_parquet(" + source_list +
+                          ", filename = true, file_row_number = true) WHERE " + kDeletePredicate +
+                          " GROUP BY filename) TO '" + positions.string() + "' (FORMAT json)");
+    };
+    auto dv_lake = [&]() -> Result<std::string> {
+      LAKE_RETURN_IF_ERROR(s.Query("DELETE FROM delta.`" + dv_table.string() + "` WHERE " +
+                                   kDeletePredicate)
+                               .status());
+      return QueryText(s, "SELECT count(*) FROM read_json('" +
+                              (dv_table / "_delta_log" / CommitName(1)).string() +
+                              "', format = 'newline_delimited', columns = {'add': "
+                              "'STRUCT(path VARCHAR, deletionVector JSON)'}) WHERE "
+                              "add.deletionVector IS NOT NULL");
+    };
+    if (runner.Pair("delete_dv", 1.5, dv_floor, dv_lake,
+                    data_note + ", 0.1% of the rows marked in deletion vectors", dv_prepare)) {
+      auto scan_base = [&]() {
+        return QueryText(s, std::string(kAggregate) + "read_parquet('" + (copy / "*.parquet").string() + "')");
+      };
+      auto scan_lake = [&]() {
+        return QueryText(s, std::string(kAggregate) + "delta_scan('" + dv_table.string() + "')");
+      };
+      runner.Pair("scan_after_dv", 1.10, scan_base, scan_lake,
+                  "aggregate over the table after the deletion-vector delete");
+    }
+  }
+
   // ---- MERGE (upsert), copy-on-write ----
   {
     const int64_t merge_files = options.small ? 40 : 200;
@@ -175,11 +234,45 @@ int Main(int argc, char** argv) {
                                .status());
       return RowsAddedAt(s, mtable, 1);
     };
-    runner.Pair("merge_cow", 1.25, mbaseline, mlake,
-                std::to_string(merge_files) + " files of " + std::to_string(merge_rows) +
-                    " rows; " + std::to_string(updates) + " updates in 5% of the files + " +
-                    std::to_string(updates) + " inserts",
-                mprepare);
+    const std::string merge_note = std::to_string(merge_files) + " files of " +
+                                   std::to_string(merge_rows) + " rows; " + std::to_string(updates) +
+                                   " updates in 5% of the files + " + std::to_string(updates) +
+                                   " inserts";
+    runner.Pair("merge_cow", 1.25, mbaseline, mlake, merge_note, mprepare);
+
+    // With deletion vectors: the answer is the rows written (the changes).
+    auto mdv_prepare = [&](bool is_lake) -> Status {
+      std::error_code ec;
+      if (is_lake) {
+        if (!mtable.empty()) fs::remove_all(mtable, ec);
+        mtable = tables / ("mdv" + std::to_string(mrun++));
+        return MakeTableOver(
+            msource, mfiles, mtable,
+            {.protocol = "{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+                         "\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":["
+                         "\"deletionVectors\"]}}",
+             .configuration = "\"delta.enableDeletionVectors\":\"true\""});
+      }
+      return mprepare(false);
+    };
+    auto mdv_baseline = [&]() -> Result<std::string> {
+      LAKE_RETURN_IF_ERROR(mbaseline().status());
+      return QueryText(s, "SELECT count(*) FROM " + changes_scan);
+    };
+    auto mdv_lake = [&]() -> Result<std::string> {
+      LAKE_RETURN_IF_ERROR(s.Query("MERGE INTO delta.`" + mtable.string() + "` t USING " +
+                                   changes_scan +
+                                   " s ON t.id = s.id WHEN MATCHED THEN UPDATE SET * WHEN NOT "
+                                   "MATCHED THEN INSERT *")
+                               .status());
+      return QueryText(
+          s, "SELECT sum(CAST(json_extract(add.stats, '$.numRecords') AS BIGINT)) FROM read_json('" +
+                 (mtable / "_delta_log" / CommitName(1)).string() +
+                 "', format = 'newline_delimited', columns = {'add': 'STRUCT(stats VARCHAR, "
+                 "deletionVector JSON)'}) WHERE add IS NOT NULL AND add.deletionVector IS NULL");
+    };
+    runner.Pair("merge_dv", 0.5, mdv_baseline, mdv_lake, merge_note + ", deletion vectors",
+                mdv_prepare);
   }
   return runner.Finish("dml_bench");
 }
