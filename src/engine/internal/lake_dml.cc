@@ -309,14 +309,8 @@ struct TapLocalState final : duckdb::OperatorState {
   int64_t count = 0;
   std::shared_ptr<RowIdCollector> collector;
   // Hands the thread's ids to the collector when the pipeline is done with this state.
-  void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext&) override {
-    std::lock_guard lock(collector->mu);
-    for (auto& [file, rows_of_file] : rows) {
-      auto& into = collector->rows[file];
-      into.insert(into.end(), rows_of_file.begin(), rows_of_file.end());
-    }
-    collector->count += count;
-    rows.clear();
+  void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext& context) override {
+    collector->Add(context.client.transaction.GetActiveQuery(), rows, count);
     count = 0;
   }
 };
@@ -378,6 +372,30 @@ class RowIdTap final : public duckdb::PhysicalOperator {
 };
 
 }  // namespace
+
+void RowIdCollector::Add(uint64_t q, std::map<std::string, std::vector<uint64_t>>& from,
+                         int64_t n) {
+  std::lock_guard lock(mu);
+  if (q != query) {
+    rows.clear();
+    count = 0;
+    query = q;
+  }
+  for (auto& [file, positions] : from) {
+    auto& into = rows[file];
+    into.insert(into.end(), positions.begin(), positions.end());
+  }
+  count += n;
+  from.clear();
+}
+
+void RowIdCollector::Settle(uint64_t q) {
+  std::lock_guard lock(mu);
+  if (q == query) return;
+  rows.clear();
+  count = 0;
+  query = q;
+}
 
 Status RowIdCollector::Finish(const std::string& what) {
   std::lock_guard lock(mu);

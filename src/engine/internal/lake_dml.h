@@ -52,6 +52,15 @@ struct RowIdCollector {
   std::mutex mu;
   std::map<std::string, std::vector<uint64_t>> rows;
   int64_t count = 0;
+  // The query (ClientContext's active query number) the ids belong to. A plan may run again
+  // (a prepared statement); no pipeline hook runs reliably before the producing threads
+  // (the consumer pipeline's initialization may come after they flushed), so ids of another
+  // query are dropped when new ones arrive (Add) and when they are read (Settle).
+  uint64_t query = 0;
+  // Hands one thread's ids of query `q` over (`from` is emptied).
+  void Add(uint64_t q, std::map<std::string, std::vector<uint64_t>>& from, int64_t n);
+  // Drops ids that belong to a query other than `q` (call before reading them).
+  void Settle(uint64_t q);
   // Sorts the positions; kInvalidArgument when a row was collected twice (an UPDATE whose
   // FROM / a MERGE whose source matched one target row several times).
   Status Finish(const std::string& what);

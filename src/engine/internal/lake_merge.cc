@@ -156,7 +156,13 @@ struct MergeCounters {
   std::atomic<int64_t> not_matched_by_source_deleted{0};
   std::atomic<int64_t> inserted{0};
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  void Reset() {
+  // The query the counts belong to: a re-run plan starts from zero (as RowIdCollector).
+  std::mutex mu;
+  uint64_t query = 0;
+  void ForQuery(uint64_t q) {
+    std::lock_guard lock(mu);
+    if (q == query) return;
+    query = q;
     source_rows = matched_updated = matched_deleted = 0;
     not_matched_by_source_updated = not_matched_by_source_deleted = inserted = 0;
     started = std::chrono::steady_clock::now();
@@ -181,15 +187,10 @@ struct MergeRowsState final : duckdb::OperatorState {
   std::shared_ptr<RowIdCollector> collector;
   std::shared_ptr<MergeCounters> counters;
 
-  void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext&) override {
-    {
-      std::lock_guard lock(collector->mu);
-      for (auto& [file, positions] : rows) {
-        auto& into = collector->rows[file];
-        into.insert(into.end(), positions.begin(), positions.end());
-      }
-      collector->count += row_count;
-    }
+  void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext& context) override {
+    const uint64_t query = context.client.transaction.GetActiveQuery();
+    collector->Add(query, rows, row_count);
+    counters->ForQuery(query);
     counters->source_rows += source_rows;
     counters->matched_updated += matched_updated;
     counters->matched_deleted += matched_deleted;
@@ -553,7 +554,9 @@ duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
   rewrite.operation_parameters = std::move(parameters);
   rewrite.removed = collector;
   rewrite.read = dml_read;
-  rewrite.on_start = [counters] { counters->Reset(); };
+  rewrite.settle = [counters](ClientContext& client) {
+    counters->ForQuery(client.transaction.GetActiveQuery());
+  };
   // Spark's num_affected_rows.
   rewrite.result_count = [counters] {
     return counters->matched_updated.load() + counters->matched_deleted.load() +

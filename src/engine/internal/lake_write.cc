@@ -163,7 +163,7 @@ struct WriteTarget {
   std::shared_ptr<const delta::Predicate> read_predicate;
   std::shared_ptr<RowIdCollector> row_ids;   // kRowIds
   std::shared_ptr<const DmlRead> dml_read;   // kRowIds: what the statement read
-  std::function<void()> on_start;            // PlanLakeRowRewrite
+  std::function<void(ClientContext&)> settle;  // PlanLakeRowRewrite
   std::function<int64_t()> result_count;     // PlanLakeRowRewrite: the statement's count
   std::function<std::string(const PendingTableWrite&)> metrics_at_commit;
 };
@@ -229,12 +229,8 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   bool IsSource() const override { return true; }
 
   duckdb::unique_ptr<duckdb::GlobalSinkState> GetGlobalSinkState(ClientContext&) const override {
-    if (target_.row_ids) {  // a new execution: forget the ids of an earlier one
-      std::lock_guard lock(target_.row_ids->mu);
-      target_.row_ids->rows.clear();
-      target_.row_ids->count = 0;
-    }
-    if (target_.on_start) target_.on_start();
+    // Not the place to reset the row ids of an earlier execution: this pipeline may be
+    // initialized after the producers handed them over (RowIdCollector::query).
     return duckdb::make_uniq<InsertGlobalState>();
   }
 
@@ -284,6 +280,8 @@ class LakeInsert final : public duckdb::PhysicalOperator {
   duckdb::SinkFinalizeType Finalize(duckdb::Pipeline&, duckdb::Event&, ClientContext& context,
                                     duckdb::OperatorSinkFinalizeInput& input) const override {
     auto& state = input.global_state.Cast<InsertGlobalState>();
+    if (target_.row_ids) target_.row_ids->Settle(context.transaction.GetActiveQuery());
+    if (target_.settle) target_.settle(context);
     // An UPDATE (a MERGE) that changed nothing commits nothing.
     const bool nothing_updated = target_.overwrite == WriteTarget::Overwrite::kRowIds &&
                                  target_.row_ids->count == 0 && state.rows == 0;
@@ -1093,7 +1091,7 @@ duckdb::PhysicalOperator& PlanLakeRowRewrite(ClientContext& context,
   write.overwrite = WriteTarget::Overwrite::kRowIds;
   write.row_ids = std::move(rewrite.removed);
   write.dml_read = std::move(rewrite.read);
-  write.on_start = std::move(rewrite.on_start);
+  write.settle = std::move(rewrite.settle);
   write.metrics_at_commit = std::move(rewrite.metrics);
   write.result_count = std::move(rewrite.result_count);
   if (rewrite.new_metadata) write.new_metadata = probe->metadata();

@@ -164,8 +164,9 @@ struct RowRewrite {
   std::string operation_parameters;  // JSON object
   std::shared_ptr<RowIdCollector> removed;
   std::shared_ptr<const DmlRead> read;  // what the statement read (conflicts)
-  // Runs when an execution starts (a prepared statement runs again: reset counters).
-  std::function<void()> on_start;
+  // Runs when the rows have all been written, before the commit is staged (settles
+  // per-execution state, as RowIdCollector::Settle).
+  std::function<void(duckdb::ClientContext&)> settle;
   std::function<std::string(const PendingTableWrite&)> metrics;
   std::function<int64_t()> result_count;  // the statement's row count (default: rows written)
   std::optional<delta::Metadata> new_metadata;  // schema evolution: committed with the rows
