@@ -219,27 +219,12 @@ int Main(int argc, char** argv) {
   Options options = ParseArgs(argc, argv);
   const int64_t num_files = options.small ? 20 : 100;
   const int64_t rows_per_file = options.small ? 50'000 : 100'000;
-  TempDir tmp(options);
-  const fs::path source = fs::path(tmp.path()) / "source";
-  const fs::path tables = fs::path(tmp.path()) / "tables";
-  const fs::path copies = fs::path(tmp.path()) / "copy";
-  fs::create_directories(source);
-  fs::create_directories(tables);
-  fs::create_directories(copies);
-
-  sql::LakehouseOptions house_options;
-  house_options.home = (fs::path(tmp.path()) / "home").string();
-  auto house = CheckResult(sql::Lakehouse::Open(house_options), "open lakehouse");
-  auto session = CheckResult(house->database().Connect(), "connect");
-  engine::Session& s = *session;
-
-  const double gen_t0 = WallMs();
-  const std::vector<SourceFile> files = WriteSourceFiles(s, source, num_files, rows_per_file);
-  int64_t total_bytes = 0;
-  for (const SourceFile& f : files) total_bytes += f.size;
-  std::fprintf(stderr, "generated %lld files of %lld rows, %.1f MiB, in %.1f s\n",
-               static_cast<long long>(num_files), static_cast<long long>(rows_per_file),
-               static_cast<double>(total_bytes) / (1 << 20), (WallMs() - gen_t0) / 1e3);
+  RewriteBench bench(options);
+  engine::Session& s = *bench.session;
+  const fs::path& source = bench.source;
+  const fs::path& tables = bench.tables;
+  const fs::path& copies = bench.copies;
+  const std::vector<SourceFile> files = bench.Generate(num_files, rows_per_file);
   const std::string source_list = ParquetList(source, files);
   const std::string data_note = std::to_string(num_files) + " files of " +
                                 std::to_string(rows_per_file) + " rows";
@@ -339,10 +324,10 @@ int Main(int argc, char** argv) {
   {
     const int64_t merge_files = options.small ? 40 : 200;
     const int64_t merge_rows = options.small ? 25'000 : 100'000;
-    const fs::path msource = fs::path(tmp.path()) / "merge_source";
+    const fs::path msource = fs::path(bench.tmp.path()) / "merge_source";
     fs::create_directories(msource);
     const std::vector<SourceFile> mfiles = WriteSourceFiles(s, msource, merge_files, merge_rows);
-    MergeBench merge{s, runner, msource, mfiles, merge_rows, tables, copies, fs::path(tmp.path())};
+    MergeBench merge{s, runner, msource, mfiles, merge_rows, tables, copies, fs::path(bench.tmp.path())};
     const std::string size_note =
         std::to_string(merge_files) + " files of " + std::to_string(merge_rows) + " rows";
     merge.Run("merge_cow", 1.25, {MergeKind::kUpsert, 0.05, 0.5, 0.5}, false, size_note);

@@ -44,27 +44,14 @@ constexpr int64_t kTargetFileSize = int64_t{128} << 20;
 int Main(int argc, char** argv) {
   Options options = ParseArgs(argc, argv);
   const int64_t num_files = options.small ? 1'000 : 10'000;
-  TempDir tmp(options);
-  const fs::path source = fs::path(tmp.path()) / "small";
-  const fs::path tables = fs::path(tmp.path()) / "tables";
-  const fs::path copies = fs::path(tmp.path()) / "copy";
-  fs::create_directories(source);
-  fs::create_directories(tables);
-  fs::create_directories(copies);
-
-  sql::LakehouseOptions house_options;
-  house_options.home = (fs::path(tmp.path()) / "home").string();
-  auto house = CheckResult(sql::Lakehouse::Open(house_options), "open lakehouse");
-  auto session = CheckResult(house->database().Connect(), "connect");
-  engine::Session& s = *session;
-
-  const double gen_t0 = WallMs();
-  const std::vector<SourceFile> files = WriteSourceFiles(s, source, num_files, kRowsPerFile);
+  RewriteBench bench(options);
+  engine::Session& s = *bench.session;
+  const fs::path& source = bench.source;
+  const fs::path& tables = bench.tables;
+  const fs::path& copies = bench.copies;
+  const std::vector<SourceFile> files = bench.Generate(num_files, kRowsPerFile);
   int64_t total_bytes = 0;
   for (const SourceFile& f : files) total_bytes += f.size;
-  std::fprintf(stderr, "generated %lld files, %.1f MiB, in %.1f s\n",
-               static_cast<long long>(files.size()), static_cast<double>(total_bytes) / (1 << 20),
-               (WallMs() - gen_t0) / 1e3);
   const std::string source_list = ParquetList(source, files);
   const int64_t total_rows = num_files * kRowsPerFile;
 

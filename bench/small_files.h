@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
 #include "delta_gen.h"
 #include "engine/database.h"
+#include "sql/lakehouse.h"
 
 namespace lake::bench {
 
@@ -162,5 +164,39 @@ inline Result<std::string> RowsAddedAt(engine::Session& s, const std::filesystem
              "', format = 'newline_delimited', columns = {'add': 'STRUCT(stats VARCHAR)'}) "
              "WHERE add IS NOT NULL");
 }
+
+// The scratch space of a bench that rewrites tables: under one folder, source/ (the source
+// files), tables/ (lake's tables), copy/ (DuckDB's outputs) and home/ (the lake home of the
+// Lakehouse the bench's session runs in).
+struct RewriteBench {
+  explicit RewriteBench(const Options& options)
+      : tmp(options),
+        source(std::filesystem::path(tmp.path()) / "source"),
+        tables(std::filesystem::path(tmp.path()) / "tables"),
+        copies(std::filesystem::path(tmp.path()) / "copy") {
+    for (const auto& dir : {source, tables, copies}) std::filesystem::create_directories(dir);
+    sql::LakehouseOptions house_options;
+    house_options.home = (std::filesystem::path(tmp.path()) / "home").string();
+    house = CheckResult(sql::Lakehouse::Open(house_options), "open lakehouse");
+    session = CheckResult(house->database().Connect(), "connect");
+  }
+
+  // WriteSourceFiles into source/, reporting what it wrote on stderr.
+  std::vector<SourceFile> Generate(int64_t files, int64_t rows_per_file) {
+    const double t0 = WallMs();
+    std::vector<SourceFile> out = WriteSourceFiles(*session, source, files, rows_per_file);
+    int64_t bytes = 0;
+    for (const SourceFile& f : out) bytes += f.size;
+    std::fprintf(stderr, "generated %lld files of %lld rows, %.1f MiB, in %.1f s\n",
+                 static_cast<long long>(files), static_cast<long long>(rows_per_file),
+                 static_cast<double>(bytes) / (1 << 20), (WallMs() - t0) / 1e3);
+    return out;
+  }
+
+  TempDir tmp;
+  std::filesystem::path source, tables, copies;
+  std::unique_ptr<sql::Lakehouse> house;
+  std::unique_ptr<engine::Session> session;
+};
 
 }  // namespace lake::bench
