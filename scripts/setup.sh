@@ -14,6 +14,7 @@ fi
 PACKAGES=(build-essential cmake ninja-build pkg-config git ca-certificates openssl
   nodejs npm
   nlohmann-json3-dev libsimdjson-dev libroaring-dev libcli11-dev libsqlite3-dev
+  libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev)
 
 missing=()
