@@ -1095,8 +1095,16 @@ duckdb::PhysicalOperator& PlanLakeRowRewrite(ClientContext& context,
   write.metrics_at_commit = std::move(rewrite.metrics);
   write.result_count = std::move(rewrite.result_count);
   if (rewrite.new_metadata) write.new_metadata = probe->metadata();
+  // Idempotent MERGE (design note 5; the streaming MergeSink's exactly once): the txn rides
+  // in the same commit as the rewrite, and a version already committed skips the statement.
+  write.txn = TxnSetting(context);
+  bool skip = false;
+  if (write.txn) {
+    auto it = read.snapshot->txns().find(write.txn->first);
+    skip = it != read.snapshot->txns().end() && it->second.version >= write.txn->second;
+  }
   return PlanWrite(context, planner, rows, catalog, names, columns, schema, options, constraints,
-                   std::move(write), /*skip=*/false);
+                   std::move(write), skip);
 }
 
 duckdb::PhysicalOperator& PlanLakeCreateTableAs(
