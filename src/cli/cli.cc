@@ -19,6 +19,7 @@
 #include "cli/interrupt.h"
 #include "cli/line_editor.h"
 #include "cli/output.h"
+#include "cli/pipeline_command.h"
 #include "cli/query_runner.h"
 #include "cli/shell.h"
 #include "engine/database.h"
@@ -166,6 +167,7 @@ class Cli {
   CLI::App* files_ = nullptr;
   CLI::App* detail_ = nullptr;
   CLI::App* version_ = nullptr;
+  PipelineCommands pipeline_;
   std::string statements_;
   std::string table_path_;
   std::optional<int64_t> limit_;
@@ -219,6 +221,8 @@ void Cli::DefineCommands() {
       ->option_text("N");
   detail_->footer(Example("lake table detail examples/sample_table --json"));
   AddGlobalFlags(*detail_, flags_);
+
+  pipeline_.Define(app_, [this](CLI::App& app) { AddGlobalFlags(app, flags_); });
 
   version_ = app_.add_subcommand("version", "Print lake's version and the engine's");
   version_->footer(Example("lake version --json"));
@@ -338,6 +342,11 @@ int Cli::Run(int argc, char** argv) {
   if (files_->parsed()) return CmdTable("delta_files", true);
   if (detail_->parsed()) return CmdTable("delta_detail", true);
   if (version_->parsed()) return CmdVersion();
+  if (pipeline_.parsed()) {
+    Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
+    if (!house.ok()) return Fail(house.status());
+    return ExitCodeFor(pipeline_.Run(**house, Output(), std::cout, std::cerr).code());
+  }
   std::cerr << app_.help();
   return kExitUsage;
 }
