@@ -22,6 +22,7 @@
 #include "cli/pipeline_command.h"
 #include "cli/query_runner.h"
 #include "cli/shell.h"
+#include "cli/stream_command.h"
 #include "engine/database.h"
 #include "sql/lakehouse.h"
 
@@ -168,6 +169,7 @@ class Cli {
   CLI::App* detail_ = nullptr;
   CLI::App* version_ = nullptr;
   PipelineCommands pipeline_;
+  StreamCommands stream_;
   std::string statements_;
   std::string table_path_;
   std::optional<int64_t> limit_;
@@ -222,6 +224,8 @@ void Cli::DefineCommands() {
   detail_->footer(Example("lake table detail examples/sample_table --json"));
   AddGlobalFlags(*detail_, flags_);
 
+  stream_.Define(app_, [this](CLI::App& app) { AddGlobalFlags(app, flags_); });
+
   pipeline_.Define(app_, [this](CLI::App& app) { AddGlobalFlags(app, flags_); });
 
   version_ = app_.add_subcommand("version", "Print lake's version and the engine's");
@@ -250,6 +254,11 @@ int Cli::RunSql(std::string_view sql) {
   if (!house.ok()) return Fail(house.status());
   Result<std::unique_ptr<engine::Session>> session = (*house)->database().Connect();
   if (!session.ok()) return Fail(session.status());
+  // CREATE STREAM / SHOW STREAMS / DROP STREAM live in the home, not the engine.
+  if (std::optional<Status> stream = RunStreamStatement(**house, sql, Output(), std::cout,
+                                                        std::cerr)) {
+    return ExitCodeFor(stream->code());
+  }
   Status status = RunAndPrint(**session, sql, Output(), std::cout, std::cerr);
   std::cout.flush();
   return ExitCodeFor(status.code());
@@ -346,6 +355,11 @@ int Cli::Run(int argc, char** argv) {
     Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
     if (!house.ok()) return Fail(house.status());
     return ExitCodeFor(pipeline_.Run(**house, Output(), std::cout, std::cerr).code());
+  }
+  if (stream_.parsed()) {
+    Result<std::unique_ptr<sql::Lakehouse>> house = OpenLakehouse();
+    if (!house.ok()) return Fail(house.status());
+    return ExitCodeFor(stream_.Run(**house, Output(), std::cout, std::cerr).code());
   }
   std::cerr << app_.help();
   return kExitUsage;
