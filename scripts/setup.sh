@@ -15,6 +15,7 @@ PACKAGES=(build-essential cmake ninja-build pkg-config git ca-certificates opens
   nodejs npm
   nlohmann-json3-dev libsimdjson-dev libroaring-dev libcli11-dev libsqlite3-dev
   libyaml-cpp-dev
+  librdkafka-dev kcat
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev)
 
 missing=()
