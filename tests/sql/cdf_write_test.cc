@@ -90,8 +90,10 @@ class CdfWriteTest : public testing::TempLakehouse<> {
   // Checks what Spark writes for each cdc action of `version`: _change_data/<partition
   // folders>/cdc-00000-<uuid>.c000.snappy.parquet, dataChange false, the file's size; and
   // that commitInfo counts them in numAddedChangeFiles.
+  // `metric`: the operation's count of them (MERGE: numTargetChangeFilesAdded).
   void ExpectSparkShapedCdcs(const std::string& loc, int version,
-                             const std::string& partition_folder_regex = "") {
+                             const std::string& partition_folder_regex = "",
+                             const std::string& metric = "numAddedChangeFiles") {
     const std::vector<Json> cdcs = Cdcs(loc, version);
     const std::regex name(StrCat("_change_data/", partition_folder_regex,
                                  "cdc-00000-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
@@ -105,8 +107,7 @@ class CdfWriteTest : public testing::TempLakehouse<> {
           << path;
       EXPECT_TRUE(cdc["partitionValues"].is_object()) << path;
     }
-    EXPECT_EQ(CommitInfo(loc, version)["operationMetrics"]["numAddedChangeFiles"],
-              std::to_string(cdcs.size()));
+    EXPECT_EQ(CommitInfo(loc, version)["operationMetrics"][metric], std::to_string(cdcs.size()));
   }
 };
 
@@ -238,6 +239,118 @@ TEST_F(CdfWriteTest, ReplaceWhereRewritingPartOfAFileRecordsDeletesAndInserts) {
               ElementsAre("2|b|delete", "3|c|delete", "2|x|insert", "5|y|insert"));
   EXPECT_THAT(Rows("SELECT id, v FROM t ORDER BY id"), ElementsAre("1|a", "2|x", "5|y"));
   EXPECT_THAT(Validate(loc), IsEmpty());
+}
+
+// ---- MERGE (lake_merge.cc design note 7, Spark's MergeIntoCommand with CDF) ----
+
+TEST_F(CdfWriteTest, MergeRecordsEveryClauseKindAndNothingForUntouchedRows) {
+  const std::string loc = Create("t", "id BIGINT, v STRING");                     // v0
+  Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e')");  // v1
+  // 1: matched, updated. 2: matched, deleted. 6: not matched, inserted; 7: not matched, no
+  // clause takes it. 3: not matched by source, updated; 4: deleted; 5: no clause, copied.
+  Exec("MERGE INTO t USING (VALUES (1, 'A'), (2, 'X'), (6, 'f'), (7, 'g')) s(id, v) "
+       "ON t.id = s.id "
+       "WHEN MATCHED AND t.id = 1 THEN UPDATE SET v = s.v "
+       "WHEN MATCHED THEN DELETE "
+       "WHEN NOT MATCHED AND s.id = 6 THEN INSERT * "
+       "WHEN NOT MATCHED BY SOURCE AND t.id = 3 THEN UPDATE SET v = 'C' "
+       "WHEN NOT MATCHED BY SOURCE AND t.id = 4 THEN DELETE");  // v2
+  const std::vector<std::string> expected = {
+      "2|b|delete|2",           "4|d|delete|2",           "6|f|insert|2",
+      "1|A|update_postimage|2", "3|C|update_postimage|2", "1|a|update_preimage|2",
+      "3|c|update_preimage|2"};
+  EXPECT_THAT(Changes("table_changes('t', 2)"), ::testing::ElementsAreArray(expected));
+  ASSERT_THAT(Cdcs(loc, 2), Not(IsEmpty()));
+  ExpectSparkShapedCdcs(loc, 2, "", "numTargetChangeFilesAdded");
+  EXPECT_THAT(CdcFileRows(loc, 2),
+              ElementsAre("2|b|delete", "4|d|delete", "6|f|insert", "1|A|update_postimage",
+                          "3|C|update_postimage", "1|a|update_preimage", "3|c|update_preimage"));
+  const Json info = CommitInfo(loc, 2);
+  EXPECT_EQ(info["operation"], "MERGE");
+  EXPECT_EQ(info["operationMetrics"]["numTargetRowsCopied"], "1");
+  // By path, the same feed.
+  EXPECT_THAT(Changes("table_changes_by_path('" + loc + "', 2)"),
+              ::testing::ElementsAreArray(expected));
+  EXPECT_THAT(Rows("SELECT id, v FROM t ORDER BY id"), ElementsAre("1|A", "3|C", "5|e", "6|f"));
+  EXPECT_THAT(Validate(loc), IsEmpty());
+}
+
+TEST_F(CdfWriteTest, MergeIntoAPartitionedTableWritesCdcFilesIntoPartitionFolders) {
+  const std::string loc = Create("t", "id BIGINT, v STRING, p INT", "PARTITIONED BY (p)");
+  Exec("INSERT INTO t VALUES (1, 'a', 1), (2, 'b', 1), (3, 'c', 2)");  // v1: p=1, p=2
+  // 1 moves from p=1 to p=2; 4 is inserted into p=2; 3 (p=2, no source row) is deleted.
+  Exec("MERGE INTO delta.`" + loc + "` AS t "
+       "USING (VALUES (1, 'A', 2), (4, 'd', 2)) s(id, v, p) ON t.id = s.id "
+       "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT * "
+       "WHEN NOT MATCHED BY SOURCE AND t.p = 2 THEN DELETE");  // v2
+  EXPECT_THAT(Changes("table_changes('t', 2)", "id, v, p"),
+              ElementsAre("3|c|2|delete|2", "4|d|2|insert|2", "1|A|2|update_postimage|2",
+                          "1|a|1|update_preimage|2"));
+  ExpectSparkShapedCdcs(loc, 2, "p=[12]/", "numTargetChangeFilesAdded");
+  for (const Json& cdc : Cdcs(loc, 2)) {
+    const std::string path = cdc["path"].get<std::string>();
+    const std::string p = cdc["partitionValues"]["p"].get<std::string>();
+    EXPECT_EQ(path.rfind(StrCat("_change_data/p=", p, "/"), 0), 0u) << path;
+  }
+  EXPECT_THAT(CdcFileRows(loc, 2, "id, v"),
+              ElementsAre("3|c|delete", "4|d|insert", "1|A|update_postimage",
+                          "1|a|update_preimage"));
+  EXPECT_THAT(Rows("SELECT id, v, p FROM t ORDER BY id"), ElementsAre("1|A|2", "2|b|1", "4|d|2"));
+  EXPECT_THAT(Validate(loc), IsEmpty());
+}
+
+TEST_F(CdfWriteTest, MergeIntoADeletionVectorTableRecordsTheLiveRowsOnly) {
+  const std::string loc = Create("t", "id BIGINT, v STRING", "",
+                                 ", 'delta.enableDeletionVectors' = 'true'");
+  Exec("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')");  // v1: one file
+  Exec("MERGE INTO t USING (VALUES (2, 'B'), (3, NULL), (9, 'z')) s(id, v) ON t.id = s.id "
+       "WHEN MATCHED AND s.v IS NULL THEN DELETE WHEN MATCHED THEN UPDATE SET v = s.v "
+       "WHEN NOT MATCHED THEN INSERT *");  // v2: 2 and 3 hidden by a DV
+  const std::vector<Json> adds = Of(Actions(loc, 2), "add");
+  EXPECT_TRUE(std::any_of(adds.begin(), adds.end(),
+                          [](const Json& a) { return a.contains("deletionVector"); }));
+  EXPECT_THAT(Changes("table_changes('t', 2)"),
+              ElementsAre("3|c|delete|2", "9|z|insert|2", "2|B|update_postimage|2",
+                          "2|b|update_preimage|2"));
+  // Every row not matched by the source: 2 (now in v2's file; its old copy is under the DV),
+  // 4 (v1's file, under the DV) and 9. The preimages are the live rows, not the hidden ones.
+  Exec("MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id "
+       "WHEN NOT MATCHED BY SOURCE THEN UPDATE SET v = t.v || '!'");  // v3
+  EXPECT_THAT(Changes("table_changes('t', 3)"),
+              ElementsAre("2|B!|update_postimage|3", "4|d!|update_postimage|3",
+                          "9|z!|update_postimage|3", "2|B|update_preimage|3",
+                          "4|d|update_preimage|3", "9|z|update_preimage|3"));
+  ExpectSparkShapedCdcs(loc, 3, "", "numTargetChangeFilesAdded");
+  EXPECT_THAT(Rows("SELECT id, v FROM t ORDER BY id"),
+              ElementsAre("1|a", "2|B!", "4|d!", "9|z!"));
+  EXPECT_THAT(Validate(loc), IsEmpty());
+}
+
+TEST_F(CdfWriteTest, MergeOfManyRowsFromParallelThreadsRecordsEachOnce) {
+  const std::string loc = Create("t", "id BIGINT, v STRING");
+  Exec("INSERT INTO t SELECT range AS id, 'o' AS v FROM range(100000)");  // v1
+  // Even matched ids are updated, odd ones deleted; 100000..199999 are inserted.
+  Exec("MERGE INTO t USING (SELECT range AS id FROM range(200000)) s ON t.id = s.id "
+       "WHEN MATCHED AND t.id % 2 = 0 THEN UPDATE SET v = 'u' "
+       "WHEN MATCHED THEN DELETE "
+       "WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 'n')");  // v2
+  EXPECT_THAT(Rows("SELECT _change_type, count(*), count(DISTINCT id), min(v), max(v), "
+                   "sum(id % 2) FROM table_changes('t', 2) GROUP BY ALL ORDER BY 1"),
+              ElementsAre("delete|50000|50000|o|o|50000", "insert|100000|100000|n|n|50000",
+                          "update_postimage|50000|50000|u|u|0",
+                          "update_preimage|50000|50000|o|o|0"));
+  EXPECT_THAT(Validate(loc), IsEmpty());
+}
+
+TEST_F(CdfWriteTest, MergeThatChangesNothingCommitsNothing) {
+  const std::string loc = Create("t", "id BIGINT, v STRING");
+  Exec("INSERT INTO t VALUES (1, 'a')");  // v1
+  Exec("MERGE INTO t USING (SELECT 7 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE");
+  Exec("MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id "
+       "WHEN MATCHED AND s.id > 5 THEN DELETE WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, 'x')");
+  EXPECT_FALSE(HasCommit(loc, 2));
+  EXPECT_FALSE(fs::exists(fs::path(loc) / "_change_data"));
+  EXPECT_THAT(Changes("table_changes('t', 0)"), ElementsAre("1|a|insert|1"));
 }
 
 TEST_F(CdfWriteTest, AppendsAndWholeFileOverwritesWriteNoCdcFiles) {

@@ -293,16 +293,7 @@ TEST_F(MergeTest, SchemaEvolutionAddsTheSourcesNewColumns) {
   EXPECT_THAT(Validate(location), IsEmpty());
 }
 
-TEST_F(MergeTest, ChangeDataFeedTablesAreRefusedBeforeAnyFileIsWritten) {
-  std::string location =
-      Create("t", "id BIGINT, name STRING", "TBLPROPERTIES ('delta.enableChangeDataFeed' = 'true')");
-  Exec("INSERT INTO t VALUES (1, 'a')");
-  auto r = Query("MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kNotSupported) << r.status();
-  EXPECT_THAT(r.status().message(), HasSubstr("enableChangeDataFeed"));
-  EXPECT_FALSE(HasCommit(location, 2));
-}
+// Change data feed tables: cdf_write_test.cc (MERGE writes _change_data files).
 
 TEST_F(MergeTest, RefusesTimeTravelOnTheTarget) {
   Create("t", "id BIGINT");

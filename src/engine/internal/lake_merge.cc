@@ -29,26 +29,40 @@
 //      keys: DuckDB's join filter pushdown builds a min/max range of the source's keys and
 //      hands it to the target scan as a dynamic filter before the scan starts;
 //      delta_scan's DynamicFilterPushdown drops the files whose stats lie outside it.
-//  (6) Refused (kNotSupported, before any file is written): tables with
-//      delta.enableChangeDataFeed (no _change_data files yet), MERGE ... RETURNING, DuckDB's
+//  (6) Refused (kNotSupported, before any file is written): MERGE ... RETURNING, DuckDB's
 //      THEN ERROR, time travel on the target (sql_rewrite.cc). Deletion
 //      vector tables: RemoveRows marks the removed rows in deletion vectors (dv_removal.h).
+//  (7) Change data feed (delta.enableChangeDataFeed, Spark's MergeIntoCommand with CDF): the
+//      commit carries cdc files with every change (change_data_writer.h rule 1):
+//      'update_preimage' = removed rows minus deleted rows (a second collector records the
+//      DELETE clauses' rows), read back by position; 'delete' = the deleted rows, likewise;
+//      'insert' / 'update_postimage' = the emitted rows by their kind column, which the data
+//      files do not hold: LakeMergeRows keeps a copy of them (ColumnDataCollections on DuckDB's
+//      buffer manager, under its memory limit) and the commit writes it through a scratch in-memory database
+//      (ATTACH ':memory:', visible to the nested session that writes the cdc files).
 #include "engine/internal/lake_merge.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <vector>
 
+#include "base/scope_guard.h"
 #include "base/strings.h"
+#include "base/uuid.h"
 #include "delta/schema_evolution.h"
 #include "delta/transaction.h"
 #include "duckdb/catalog/catalog_entry/table_catalog_entry.hpp"
+#include "duckdb/common/types/column/column_data_collection.hpp"
 #include "duckdb/execution/expression_executor.hpp"
 #include "duckdb/execution/operator/scan/physical_table_scan.hpp"
 #include "duckdb/execution/physical_plan_generator.hpp"
+#include "duckdb/main/appender.hpp"
 #include "duckdb/main/client_context_state.hpp"
+#include "duckdb/main/connection.hpp"
 #include "duckdb/parser/expression/columnref_expression.hpp"
 #include "duckdb/parser/expression/constant_expression.hpp"
 #include "duckdb/parser/statement/merge_into_statement.hpp"
@@ -58,6 +72,7 @@
 #include "duckdb/planner/expression/bound_cast_expression.hpp"
 #include "duckdb/planner/operator/logical_merge_into.hpp"
 #include "engine/data_writer.h"
+#include "engine/internal/change_data_writer.h"
 #include "engine/internal/database_impl.h"
 #include "engine/internal/errors.h"
 #include "engine/internal/lake_catalog.h"
@@ -169,6 +184,26 @@ struct MergeCounters {
   }
 };
 
+// Design note 7: the rows LakeMergeRows emitted (the table's columns plus the kind column),
+// per thread, for the query `query` (a re-run plan starts afresh, as RowIdCollector).
+struct MergeChangeRows {
+  std::mutex mu;
+  uint64_t query = 0;
+  std::vector<std::unique_ptr<duckdb::ColumnDataCollection>> parts;
+  void Add(uint64_t q, std::unique_ptr<duckdb::ColumnDataCollection> part) {
+    std::lock_guard lock(mu);
+    if (q != query) {
+      parts.clear();
+      query = q;
+    }
+    parts.push_back(std::move(part));
+  }
+  void Settle(uint64_t q) {
+    std::lock_guard lock(mu);
+    if (q != query) parts.clear();
+  }
+};
+
 struct ClauseState {
   duckdb::unique_ptr<duckdb::ExpressionExecutor> condition;
   duckdb::unique_ptr<duckdb::ExpressionExecutor> values;
@@ -182,6 +217,12 @@ struct MergeRowsState final : duckdb::OperatorState {
   duckdb::DataChunk staged;  // one clause's new rows plus the kind column
   std::map<std::string, std::vector<uint64_t>> rows;
   int64_t row_count = 0;
+  // Design note 7 (CDF tables only): the deleted subset of `rows`, and the emitted rows.
+  std::map<std::string, std::vector<uint64_t>> deleted_rows;
+  int64_t deleted_count = 0;
+  std::shared_ptr<RowIdCollector> deleted;
+  std::unique_ptr<duckdb::ColumnDataCollection> changes;
+  std::shared_ptr<MergeChangeRows> change_rows;
   int64_t source_rows = 0, matched_updated = 0, matched_deleted = 0, nmbs_updated = 0,
           nmbs_deleted = 0, inserted = 0;
   std::shared_ptr<RowIdCollector> collector;
@@ -190,6 +231,10 @@ struct MergeRowsState final : duckdb::OperatorState {
   void Finalize(const duckdb::PhysicalOperator&, duckdb::ExecutionContext& context) override {
     const uint64_t query = context.client.transaction.GetActiveQuery();
     collector->Add(query, rows, row_count);
+    if (deleted) deleted->Add(query, deleted_rows, deleted_count);
+    if (change_rows && changes && changes->Count() > 0) change_rows->Add(query, std::move(changes));
+    changes.reset();
+    deleted_count = 0;
     counters->ForQuery(query);
     counters->source_rows += source_rows;
     counters->matched_updated += matched_updated;
@@ -210,14 +255,17 @@ class LakeMergeRows final : public duckdb::PhysicalOperator {
   LakeMergeRows(duckdb::PhysicalPlan& physical_plan, duckdb::vector<LogicalType> types,
                 std::vector<std::vector<MergeClause>> clauses, duckdb::idx_t row_id_index,
                 duckdb::optional_idx source_marker, std::shared_ptr<RowIdCollector> collector,
-                std::shared_ptr<MergeCounters> counters, duckdb::idx_t estimated_cardinality)
+                std::shared_ptr<MergeCounters> counters, std::shared_ptr<RowIdCollector> deleted,
+                std::shared_ptr<MergeChangeRows> change_rows, duckdb::idx_t estimated_cardinality)
       : PhysicalOperator(physical_plan, duckdb::PhysicalOperatorType::EXTENSION, std::move(types),
                          estimated_cardinality),
         clauses_(std::move(clauses)),
         row_id_index_(row_id_index),
         source_marker_(source_marker),
         collector_(std::move(collector)),
-        counters_(std::move(counters)) {}
+        counters_(std::move(counters)),
+        deleted_(std::move(deleted)),
+        change_rows_(std::move(change_rows)) {}
 
   std::string GetName() const override { return "LAKE_MERGE_ROWS"; }
   bool ParallelOperator() const override { return true; }
@@ -227,6 +275,11 @@ class LakeMergeRows final : public duckdb::PhysicalOperator {
     auto state = duckdb::make_uniq<MergeRowsState>();
     state->collector = collector_;
     state->counters = counters_;
+    state->deleted = deleted_;
+    state->change_rows = change_rows_;
+    if (change_rows_) {
+      state->changes = std::make_unique<duckdb::ColumnDataCollection>(context.client, types);
+    }
     for (const auto& kind : clauses_) {
       std::vector<ClauseState> states;
       for (const MergeClause& clause : kind) {
@@ -320,8 +373,15 @@ class LakeMergeRows final : public duckdb::PhysicalOperator {
               current_name = file_data[f];
             }
             current->push_back(static_cast<uint64_t>(position_data[p]));
+            if (deleted_ && clause.type == MergeActionType::MERGE_DELETE) {
+              state.deleted_rows[file_data[f].GetString()].push_back(
+                  static_cast<uint64_t>(position_data[p]));
+            }
           }
           state.row_count += static_cast<int64_t>(taken_count);
+          if (deleted_ && clause.type == MergeActionType::MERGE_DELETE) {
+            state.deleted_count += static_cast<int64_t>(taken_count);
+          }
         }
         const auto count = static_cast<int64_t>(taken_count);
         switch (clause.type) {
@@ -360,6 +420,7 @@ class LakeMergeRows final : public duckdb::PhysicalOperator {
     state.staged.data[columns].Reference(duckdb::Value::UTINYINT(row_kind));
     state.staged.SetCardinality(taken_count);
     out.Append(state.staged, /*resize=*/false);
+    if (state.changes) state.changes->Append(state.staged);
   }
 
   std::vector<std::vector<MergeClause>> clauses_;
@@ -367,6 +428,8 @@ class LakeMergeRows final : public duckdb::PhysicalOperator {
   duckdb::optional_idx source_marker_;
   std::shared_ptr<RowIdCollector> collector_;
   std::shared_ptr<MergeCounters> counters_;
+  std::shared_ptr<RowIdCollector> deleted_;        // CDF tables (design note 7)
+  std::shared_ptr<MergeChangeRows> change_rows_;  // CDF tables (design note 7)
 };
 
 // ---- Planning helpers ----
@@ -434,6 +497,87 @@ std::optional<MergeTexts> TakeMergeTexts(ClientContext& context, const std::stri
 
 std::string Count(const std::atomic<int64_t>& v) { return std::to_string(v.load()); }
 
+// Design note 7: the cdc files of one MERGE. `removed` and `deleted` are sorted row ids
+// (deleted is a subset of removed); `emitted` holds the new rows with their kind.
+Result<std::vector<delta::AddCdcFile>> WriteMergeChangeData(
+    duckdb::DatabaseInstance& db, const ChangeDataTarget& cdc,
+    const std::map<std::string, std::vector<uint64_t>>& removed,
+    const std::map<std::string, std::vector<uint64_t>>& deleted, MergeChangeRows& emitted) {
+  std::map<std::string, std::vector<uint64_t>> preimages;
+  for (const auto& [file, positions] : removed) {
+    auto it = deleted.find(file);
+    if (it == deleted.end()) {
+      preimages.emplace(file, positions);
+      continue;
+    }
+    std::vector<uint64_t> updated;
+    std::set_difference(positions.begin(), positions.end(), it->second.begin(), it->second.end(),
+                        std::back_inserter(updated));
+    if (!updated.empty()) preimages.emplace(file, std::move(updated));
+  }
+  LAKE_ASSIGN_OR_RETURN(std::vector<delta::AddCdcFile> out,
+                        WriteChangeRowsAt(db, cdc, preimages, ChangeType::kUpdatePreimage));
+  LAKE_ASSIGN_OR_RETURN(std::vector<delta::AddCdcFile> deletes,
+                        WriteChangeRowsAt(db, cdc, deleted, ChangeType::kDelete));
+  out.insert(out.end(), deletes.begin(), deletes.end());
+  std::lock_guard lock(emitted.mu);
+  if (emitted.parts.empty()) return out;
+
+  // The emitted rows reach the nested session that writes them through a scratch in-memory
+  // database: temporary tables are per connection, an attached database is not.
+  const duckdb::vector<LogicalType>& types = emitted.parts.front()->Types();
+  if (types.size() != cdc.schema->fields.size() + 1) {
+    return Status::Internal(StrCat("MERGE change data: ", types.size(), " columns for a table of ",
+                                   cdc.schema->fields.size()));
+  }
+  std::string scratch = "__lake_merge_cdc_" + NewUuidV4();
+  for (char& c : scratch) {
+    if (c == '-') c = '_';
+  }
+  constexpr const char* kKind = "__lake_row_kind";
+  std::vector<std::string> columns, names;
+  for (size_t i = 0; i < cdc.schema->fields.size(); ++i) {
+    names.push_back(SqlIdent(cdc.schema->fields[i].name));
+    columns.push_back(StrCat(names.back(), " ", types[i].ToString()));
+  }
+  columns.push_back(StrCat(kKind, " UTINYINT"));
+  Status staged = CatchAll([&]() -> Status {
+    duckdb::Connection conn(db);
+    auto run = [&](const std::string& sql) -> Status {
+      auto result = conn.Query(sql);
+      if (result->HasError()) {
+        return Status::Internal(StrCat("MERGE change data: ", result->GetError()));
+      }
+      return Status::OK();
+    };
+    LAKE_RETURN_IF_ERROR(run(StrCat("ATTACH ':memory:' AS ", scratch)));
+    LAKE_RETURN_IF_ERROR(
+        run(StrCat("CREATE TABLE ", scratch, ".main.rows (", StrJoin(columns, ", "), ")")));
+    duckdb::Appender appender(conn, scratch, "main", "rows");
+    for (const auto& part : emitted.parts) {
+      for (duckdb::DataChunk& chunk : part->Chunks()) appender.AppendDataChunk(chunk);
+    }
+    appender.Close();
+    return Status::OK();
+  });
+  ScopeGuard detach([&] {
+    duckdb::Connection conn(db);
+    conn.Query(StrCat("DETACH DATABASE IF EXISTS ", scratch));
+  });
+  LAKE_RETURN_IF_ERROR(staged);
+  std::unique_ptr<Session> session = NewSession(db);
+  LAKE_ASSIGN_OR_RETURN(
+      std::vector<delta::AddCdcFile> written,
+      WriteChangeData(*session, cdc,
+                      StrCat("SELECT ", StrJoin(names, ", "), ", CASE ", kKind, " WHEN ",
+                             static_cast<int>(kMergeRowInsert), " THEN ",
+                             SqlQuote(ChangeTypeName(ChangeType::kInsert)), " ELSE ",
+                             SqlQuote(ChangeTypeName(ChangeType::kUpdatePostimage)), " END AS ",
+                             kChangeTypeColumn, " FROM ", scratch, ".main.rows")));
+  out.insert(out.end(), written.begin(), written.end());
+  return out;
+}
+
 }  // namespace
 
 duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
@@ -450,13 +594,7 @@ duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
   // The writer gate before anything runs (design note 6).
   std::unique_ptr<delta::Transaction> probe =
       ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
-  if (IsTrueSetting(probe->metadata(), "delta.enableChangeDataFeed")) {
-    ThrowStatus(Status::NotSupported(StrCat("MERGE INTO ", display, " (version ", target.version,
-                                            "): the table has delta.enableChangeDataFeed; "
-                                            "writing _change_data files for MERGE is not "
-                                            "supported yet"))
-                    .WithHint("disable delta.enableChangeDataFeed, or run the MERGE with Spark"));
-  }
+  const bool change_data = RecordsChangeData(probe->metadata());
 
   // The rows the clauses produce: the table's columns, as the catalog entry has them (the
   // evolved ones under schema evolution).
@@ -544,9 +682,16 @@ duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
   auto counters = std::make_shared<MergeCounters>();
   duckdb::vector<LogicalType> out_types = types;
   out_types.push_back(LogicalType::UTINYINT);  // kMergeRow*
+  // Design note 7.
+  std::shared_ptr<RowIdCollector> deleted;
+  std::shared_ptr<MergeChangeRows> change_rows;
+  if (change_data) {
+    deleted = std::make_shared<RowIdCollector>();
+    change_rows = std::make_shared<MergeChangeRows>();
+  }
   auto& rows = planner.Make<LakeMergeRows>(out_types, std::move(clauses), op.row_id_start,
-                                           op.source_marker, collector, counters,
-                                           plan.estimated_cardinality);
+                                           op.source_marker, collector, counters, deleted,
+                                           change_rows, plan.estimated_cardinality);
   rows.children.push_back(plan);
 
   RowRewrite rewrite;
@@ -554,9 +699,21 @@ duckdb::PhysicalOperator& PlanLakeMerge(ClientContext& context,
   rewrite.operation_parameters = std::move(parameters);
   rewrite.removed = collector;
   rewrite.read = dml_read;
-  rewrite.settle = [counters](ClientContext& client) {
-    counters->ForQuery(client.transaction.GetActiveQuery());
+  rewrite.settle = [counters, deleted, change_rows](ClientContext& client) {
+    const uint64_t query = client.transaction.GetActiveQuery();
+    counters->ForQuery(query);
+    if (deleted) deleted->Settle(query);
+    if (change_rows) change_rows->Settle(query);
   };
+  if (change_data) {
+    rewrite.change_data = [deleted, change_rows, display](
+                              duckdb::DatabaseInstance& db, const ChangeDataTarget& cdc,
+                              const std::map<std::string, std::vector<uint64_t>>& removed)
+        -> Result<std::vector<delta::AddCdcFile>> {
+      LAKE_RETURN_IF_ERROR(deleted->Finish(StrCat("MERGE INTO ", display)));
+      return WriteMergeChangeData(db, cdc, removed, deleted->rows, *change_rows);
+    };
+  }
   // Spark's num_affected_rows.
   rewrite.result_count = [counters] {
     return counters->matched_updated.load() + counters->matched_deleted.load() +

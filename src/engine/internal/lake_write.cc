@@ -166,6 +166,7 @@ struct WriteTarget {
   std::function<void(ClientContext&)> settle;  // PlanLakeRowRewrite
   std::function<int64_t()> result_count;     // PlanLakeRowRewrite: the statement's count
   std::function<std::string(const PendingTableWrite&)> metrics_at_commit;
+  decltype(RowRewrite::change_data) change_data;  // PlanLakeRowRewrite (MERGE)
 };
 
 // A canonical text of a file's partition tuple (typed, so that "1" and "01" of an int
@@ -452,7 +453,12 @@ class LakeInsert final : public duckdb::PhysicalOperator {
         }
         LAKE_ASSIGN_OR_RETURN(RowRemoval removal,
                               RemoveRows(db, RemovalTarget(pending, now), target_.row_ids->rows));
-        if (target_.operation == "UPDATE" && RecordsChangeData(txn.metadata())) {
+        if (target_.change_data && RecordsChangeData(txn.metadata())) {
+          // The rewrite tells its own change types (MERGE: lake_merge.h).
+          LAKE_ASSIGN_OR_RETURN(auto cdcs, target_.change_data(db, ChangeTarget(pending),
+                                                               target_.row_ids->rows));
+          LAKE_RETURN_IF_ERROR(StageChangeData(txn, std::move(cdcs), &pending.num_change_files));
+        } else if (target_.operation == "UPDATE" && RecordsChangeData(txn.metadata())) {
           // Spark's UpdateCommand with change data feed: the updated rows as they were
           // (preimages) and as `written` holds them (postimages), so the copied rows of the
           // rewritten files are no change (change_data_writer.h rule 1). Other row rewrites
@@ -1068,6 +1074,13 @@ duckdb::PhysicalOperator& PlanLakeRowRewrite(ClientContext& context,
       ValueOrThrow(delta::Transaction::Begin(*read.engine, read.snapshot));
   // Schema evolution: the evolved metadata is committed with the data (as INSERT's).
   if (rewrite.new_metadata) OkOrThrow(probe->UpdateMetadata(*rewrite.new_metadata));
+  if (RecordsChangeData(probe->metadata()) && !rewrite.change_data) {
+    ThrowStatus(Status::NotSupported(StrCat(rewrite.operation, " ", display, " (version ",
+                                            target.version, "): the table has "
+                                            "delta.enableChangeDataFeed and this rewrite "
+                                            "writes no _change_data files"))
+                    .WithHint("disable delta.enableChangeDataFeed for the statement"));
+  }
   const delta::Schema& schema = probe->schema();
   WriteOptions options = ValueOrThrow(WriteOptionsFor(probe->metadata()));
   std::vector<delta::TableConstraint> constraints = ValueOrThrow(probe->Constraints());
@@ -1094,6 +1107,7 @@ duckdb::PhysicalOperator& PlanLakeRowRewrite(ClientContext& context,
   write.settle = std::move(rewrite.settle);
   write.metrics_at_commit = std::move(rewrite.metrics);
   write.result_count = std::move(rewrite.result_count);
+  write.change_data = std::move(rewrite.change_data);
   if (rewrite.new_metadata) write.new_metadata = probe->metadata();
   // Idempotent MERGE (design note 5; the streaming MergeSink's exactly once): the txn rides
   // in the same commit as the rewrite, and a version already committed skips the statement.

@@ -155,10 +155,10 @@ struct RowIdCollector;
 // row_removal.h RemoveRows; the seam where deletion vectors will replace the rewrite).
 // `rows` gives the table's columns in order, then one UTINYINT kind column (lake_merge.h
 // kMergeRowInsert / kMergeRowUpdatePostimage) that the data files do not hold. Change data
-// feed (not written yet): that column is how inserted rows and update postimages are told
-// apart; a CDF write makes it the `_change_type` of a second copy of the rows into
-// `_change_data/` (as Spark's TransactionalWrite partitions by its CDC column), while the
-// preimages and deletes are the removed rows, read back by position from `removed`.
+// feed: on a table that records it, the commit stages the cdc files `change_data` writes
+// (the rewrite knows its change types: MERGE keeps the kind of its new rows and tells its
+// preimages from its deletes), after the removal is planned and before it is staged.
+struct ChangeDataTarget;
 struct RowRewrite {
   std::string operation;             // commitInfo.operation
   std::string operation_parameters;  // JSON object
@@ -170,6 +170,12 @@ struct RowRewrite {
   std::function<std::string(const PendingTableWrite&)> metrics;
   std::function<int64_t()> result_count;  // the statement's row count (default: rows written)
   std::optional<delta::Metadata> new_metadata;  // schema evolution: committed with the rows
+  // Required on a table with delta.enableChangeDataFeed (change_data_writer.h rule 1): the
+  // cdc files of every change, given the removed rows (`removed`, settled and sorted).
+  std::function<Result<std::vector<delta::AddCdcFile>>(
+      duckdb::DatabaseInstance&, const ChangeDataTarget&,
+      const std::map<std::string, std::vector<uint64_t>>& removed)>
+      change_data;
 };
 duckdb::PhysicalOperator& PlanLakeRowRewrite(duckdb::ClientContext& context,
                                              duckdb::PhysicalPlanGenerator& planner,
