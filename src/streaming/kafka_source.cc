@@ -82,8 +82,8 @@ std::string SerializeKafkaOffsets(const KafkaPartitionOffsets& offsets) {
 Result<KafkaPartitionOffsets> ParseKafkaOffsets(std::string_view text) {
   json doc = json::parse(text, nullptr, false);
   auto bad = [&] {
-    return Status::Corruption(StrCat("'", text,
-                                     "' is not a Kafka source offset ({\"topic\":{\"0\":23}})"))
+    return Status::Corruption(
+               StrCat("'", text, "' is not a Kafka source offset ({\"topic\":{\"0\":23}})"))
         .WithHint("the checkpoint belongs to a different kind of source; use a new checkpoint");
   };
   if (doc.is_discarded() || !doc.is_object()) return bad();
@@ -114,16 +114,17 @@ KafkaSource::KafkaSource(KafkaSourceOptions options) : options_(std::move(option
 KafkaSource::~KafkaSource() = default;
 
 std::string KafkaSource::description() const {
-  if (!options_.pattern.empty()) return StrCat("KafkaSource[subscribePattern=", options_.pattern, "]");
+  if (!options_.pattern.empty())
+    return StrCat("KafkaSource[subscribePattern=", options_.pattern, "]");
   return StrCat("KafkaSource[subscribe=", StrJoin(options_.topics, ","), "]");
 }
 
 Status KafkaSource::Open(const SourceContext& context) {
   context_ = context;
   if (options_.topics.empty() == options_.pattern.empty()) {
-    return Status::InvalidArgument(
-               StrCat(description(), ": give either topics (subscribe) or a pattern "
-                                     "(subscribePattern), exactly one"))
+    return Status::InvalidArgument(StrCat(description(),
+                                          ": give either topics (subscribe) or a pattern "
+                                          "(subscribePattern), exactly one"))
         .WithHint("e.g. subscribe => 'events' or subscribePattern => 'events-.*'");
   }
   if (options_.bootstrap_servers.empty()) {
@@ -134,8 +135,8 @@ Status KafkaSource::Open(const SourceContext& context) {
     try {
       std::regex check(options_.pattern);
     } catch (const std::regex_error& e) {
-      return Status::InvalidArgument(StrCat(description(), ": subscribePattern '",
-                                            options_.pattern, "' is not a regex: ", e.what()));
+      return Status::InvalidArgument(StrCat(description(), ": subscribePattern '", options_.pattern,
+                                            "' is not a regex: ", e.what()));
     }
   }
   const std::string& starting = options_.starting_offsets;
@@ -203,8 +204,8 @@ Result<std::vector<std::pair<std::string, int32_t>>> KafkaSource::Partitions() {
   rd_kafka_resp_err_t err = rd_kafka_metadata(client_->rk, /*all_topics=*/1, nullptr, &metadata,
                                               static_cast<int>(options_.timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return Status::IOError(StrCat(description(), ": listing topics at ",
-                                  options_.bootstrap_servers, ": ", rd_kafka_err2str(err)))
+    return Status::IOError(StrCat(description(), ": listing topics at ", options_.bootstrap_servers,
+                                  ": ", rd_kafka_err2str(err)))
         .WithHint("check that the brokers are up and kafka.bootstrap.servers is right");
   }
   std::optional<std::regex> pattern;
@@ -230,9 +231,8 @@ Result<std::vector<std::pair<std::string, int32_t>>> KafkaSource::Partitions() {
 Result<std::pair<int64_t, int64_t>> KafkaSource::Watermarks(const std::string& topic,
                                                             int32_t partition) {
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(client_->rk, topic.c_str(), partition, &low, &high,
-                                       static_cast<int>(options_.timeout_ms));
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      client_->rk, topic.c_str(), partition, &low, &high, static_cast<int>(options_.timeout_ms));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::IOError(StrCat(description(), ": offsets of ", PartitionName(topic, partition),
                                   ": ", rd_kafka_err2str(err)));
@@ -278,10 +278,11 @@ Result<KafkaPartitionOffsets> KafkaSource::InitialOffsets() {
     }
     if (!all) {
       std::vector<std::string> names;
-      for (const auto& [topic, partition] : partitions) names.push_back(PartitionName(topic, partition));
-      return Status::InvalidArgument(StrCat(description(), ": startingOffsets ", starting,
-                                            " must name exactly the partitions subscribed to: ",
-                                            StrJoin(names, ", ")))
+      for (const auto& [topic, partition] : partitions)
+        names.push_back(PartitionName(topic, partition));
+      return Status::InvalidArgument(
+                 StrCat(description(), ": startingOffsets ", starting,
+                        " must name exactly the partitions subscribed to: ", StrJoin(names, ", ")))
           .WithHint("use -2 for earliest and -1 for latest");
     }
   }
@@ -365,7 +366,8 @@ Result<std::optional<std::string>> KafkaSource::LatestOffset(
   if (limit.max_rows) {
     // Spark's rateLimit: each partition gets its share of the limit by lag.
     for (const auto& [tp, size] : lag) {
-      const double share = static_cast<double>(*limit.max_rows) * (static_cast<double>(size) / total);
+      const double share =
+          static_cast<double>(*limit.max_rows) * (static_cast<double>(size) / total);
       const int64_t take = static_cast<int64_t>(share < 1 ? std::ceil(share) : std::floor(share));
       int64_t& end = until[tp.first][tp.second];
       end = std::min(end, begin_of(tp.first, tp.second) + take);
@@ -456,10 +458,10 @@ Result<int64_t> KafkaSource::GetBatch(engine::Session& session,
                                     range.end, ")"));
             }
           }
-          return Status::IOError(StrCat(description(), ": batch ", batch, ": no records for ",
-                                        options_.timeout_ms, " ms while reading ",
-                                        StrJoin(open, ", "),
-                                        last_error.empty() ? "" : StrCat(" (last error: ", last_error, ")")))
+          return Status::IOError(
+                     StrCat(description(), ": batch ", batch, ": no records for ",
+                            options_.timeout_ms, " ms while reading ", StrJoin(open, ", "),
+                            last_error.empty() ? "" : StrCat(" (last error: ", last_error, ")")))
               .WithHint("check that the brokers are up; the batch re-runs on restart");
         }
         continue;
@@ -495,11 +497,12 @@ Result<int64_t> KafkaSource::GetBatch(engine::Session& session,
         const char* name = nullptr;
         const void* value = nullptr;
         size_t size = 0;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
+        for (size_t i = 0;
+             rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
              ++i) {
           if (i) headers += ", ";
-          headers += StrCat("{'key': ", SqlQuote(name), ", 'value': ", BlobLiteral(value, size), "}");
+          headers +=
+              StrCat("{'key': ", SqlQuote(name), ", 'value': ", BlobLiteral(value, size), "}");
         }
         headers += "]";
       }

@@ -115,7 +115,8 @@ class KafkaStreamKill : public StreamTest {
   void AddInput(int chunk, int rows) {
     for (int i = 0; i < rows; ++i) {
       const int id = chunk * 1000 + i;
-      kafka_.Produce("events", id % kPartitions, testing::KafkaRecord{"", std::to_string(id), {}, 0});
+      kafka_.Produce("events", id % kPartitions,
+                     testing::KafkaRecord{"", std::to_string(id), {}, 0});
     }
   }
 
@@ -162,8 +163,8 @@ TEST_F(KafkaStreamKill, KillNineAtRandomMomentsWritesEveryRecordOnce) {
             << " input chunks, " << committed_before_drain << " commits before the last run\n";
 
   std::map<std::string, int> seen;
-  for (const std::string& id : Rows(StrCat("SELECT CAST(value AS VARCHAR) FROM delta_scan(",
-                                           SqlQuote(Path("out")), ")"))) {
+  for (const std::string& id :
+       Rows(StrCat("SELECT CAST(value AS VARCHAR) FROM delta_scan(", SqlQuote(Path("out")), ")"))) {
     ++seen[id];
   }
   std::vector<std::string> missing, duplicated, unknown;

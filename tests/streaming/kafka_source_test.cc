@@ -28,7 +28,9 @@ class KafkaSourceTest : public StreamTest {
     StreamTest::SetUp();
     kafka_.Start();
   }
-  void CreateTopic(const std::string& topic, int partitions) { kafka_.CreateTopic(topic, partitions); }
+  void CreateTopic(const std::string& topic, int partitions) {
+    kafka_.CreateTopic(topic, partitions);
+  }
   void Produce(const std::string& topic, int32_t partition, const Record& record) {
     kafka_.Produce(topic, partition, record);
   }
@@ -56,22 +58,23 @@ class KafkaSourceTest : public StreamTest {
     options.trigger.kind = Trigger::Kind::kAvailableNow;
     auto kafka = std::make_unique<KafkaSource>(source);
     KafkaSource* raw = kafka.get();
-    LAKE_ASSIGN_OR_RETURN(auto query, StreamingQuery::Open(db(), std::move(kafka),
-                                                           std::make_unique<DeltaSink>(sink),
-                                                           options));
+    LAKE_ASSIGN_OR_RETURN(
+        auto query,
+        StreamingQuery::Open(db(), std::move(kafka), std::make_unique<DeltaSink>(sink), options));
     Result<RunResult> result = query->Run();
     if (warnings != nullptr) *warnings = raw->warnings();
     return result;
   }
   // "topic|partition|offset|key|value" per row of the output table, sorted.
   std::vector<std::string> OutRows(const std::string& out = "out") {
-    return Rows(StrCat("SELECT topic, CAST(\"partition\" AS VARCHAR), CAST(\"offset\" AS VARCHAR), "
-                       "CAST(key AS VARCHAR), CAST(value AS VARCHAR) FROM delta_scan(",
-                       SqlQuote(Path(out)), ")"));
+    return Rows(
+        StrCat("SELECT topic, CAST(\"partition\" AS VARCHAR), CAST(\"offset\" AS VARCHAR), "
+               "CAST(key AS VARCHAR), CAST(value AS VARCHAR) FROM delta_scan(",
+               SqlQuote(Path(out)), ")"));
   }
   int64_t OutCount(const std::string& out = "out") {
-    auto rows = Rows(StrCat("SELECT CAST(count(*) AS VARCHAR) FROM delta_scan(",
-                            SqlQuote(Path(out)), ")"));
+    auto rows =
+        Rows(StrCat("SELECT CAST(count(*) AS VARCHAR) FROM delta_scan(", SqlQuote(Path(out)), ")"));
     return rows.size() == 1 ? std::stoll(rows[0]) : -1;
   }
   // The rows ProduceRange(topic, partitions, from, to) wrote, as OutRows renders them.
@@ -127,19 +130,18 @@ TEST_F(KafkaSourceTest, ColumnsAreSparksWithHeadersAndTimestamps) {
   Produce("t", 0, Record{"b", "y", {}, 1700000000456});
   ASSERT_OK_AND_ASSIGN(RunResult run, Stream(Options({"t"})));
   ASSERT_EQ(run.batches.size(), 1u);
-  EXPECT_THAT(
-      Rows(StrCat("SELECT CAST(key AS VARCHAR), CAST(epoch_ms(\"timestamp\") AS VARCHAR), "
-                  "CAST(\"timestampType\" AS VARCHAR), CAST(len(headers) AS VARCHAR), "
-                  "CAST(headers[1].key AS VARCHAR), CAST(headers[2].value AS VARCHAR) "
-                  "FROM delta_scan(",
-                  SqlQuote(Path("out")), ")")),
-      ElementsAre("a|1700000000123|0|2|h1|two", "b|1700000000456|0|NULL|NULL|NULL"));
+  EXPECT_THAT(Rows(StrCat("SELECT CAST(key AS VARCHAR), CAST(epoch_ms(\"timestamp\") AS VARCHAR), "
+                          "CAST(\"timestampType\" AS VARCHAR), CAST(len(headers) AS VARCHAR), "
+                          "CAST(headers[1].key AS VARCHAR), CAST(headers[2].value AS VARCHAR) "
+                          "FROM delta_scan(",
+                          SqlQuote(Path("out")), ")")),
+              ElementsAre("a|1700000000123|0|2|h1|two", "b|1700000000456|0|NULL|NULL|NULL"));
   EXPECT_THAT(Rows(StrCat("SELECT column_name || ':' || column_type FROM (DESCRIBE SELECT * FROM "
                           "delta_scan(",
                           SqlQuote(Path("out")), "))")),
               ::testing::UnorderedElementsAre(
-                  "key:BLOB", "value:BLOB", "topic:VARCHAR", "partition:INTEGER",
-                  "offset:BIGINT", HasSubstr("timestamp:TIMESTAMP"), "timestampType:INTEGER",
+                  "key:BLOB", "value:BLOB", "topic:VARCHAR", "partition:INTEGER", "offset:BIGINT",
+                  HasSubstr("timestamp:TIMESTAMP"), "timestampType:INTEGER",
                   "headers:STRUCT(\"key\" VARCHAR, \"value\" BLOB)[]"));
 }
 
@@ -213,7 +215,8 @@ TEST_F(KafkaSourceTest, FailOnDataLossWhenRetentionDroppedNeededOffsets) {
   EXPECT_EQ(failed.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(failed.status().ToString(),
               HasSubstr(StrCat("needs offsets [2, 12) of t-0 but the broker keeps only offsets "
-                               "from ", low)));
+                               "from ",
+                               low)));
   EXPECT_EQ(OutCount("out_strict"), 2);
 
   std::vector<std::string> warnings;

@@ -39,9 +39,10 @@ class MockKafka {
 
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     // Idempotence keeps a partition's records in produce order, so offsets are known.
-    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-             {"bootstrap.servers", bootstrap_}, {"enable.idempotence", "true"},
-             {"linger.ms", "0"}}) {
+    for (const auto& [k, v] :
+         std::vector<std::pair<std::string, std::string>>{{"bootstrap.servers", bootstrap_},
+                                                          {"enable.idempotence", "true"},
+                                                          {"linger.ms", "0"}}) {
       ASSERT_EQ(rd_kafka_conf_set(conf, k.c_str(), v.c_str(), error, sizeof(error)),
                 RD_KAFKA_CONF_OK)
           << error;
@@ -89,9 +90,9 @@ class MockKafka {
   }
   std::pair<int64_t, int64_t> Watermarks(const std::string& topic, int32_t partition) {
     int64_t low = -1, high = -1;
-    EXPECT_EQ(rd_kafka_query_watermark_offsets(producer_, topic.c_str(), partition, &low, &high,
-                                               30000),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_EQ(
+        rd_kafka_query_watermark_offsets(producer_, topic.c_str(), partition, &low, &high, 30000),
+        RD_KAFKA_RESP_ERR_NO_ERROR);
     return {low, high};
   }
 
