@@ -108,19 +108,9 @@ class MergeBench {
     const std::string changes = WriteChanges(c);
     const std::string changes_scan = "read_parquet('" + changes + "')";
     const std::string all = ParquetList(source_, files_);
-    fs::path table, copy;
-    int run = 0;
-    auto prepare = [&](bool is_lake) -> Status {
-      std::error_code ec;
-      if (is_lake) {
-        if (!table.empty()) fs::remove_all(table, ec);
-        table = tables_ / (name + "_" + std::to_string(run++));
-        return MakeTableOver(source_, files_, table, dvs ? DvSpec() : TableSpec{});
-      }
-      if (!copy.empty()) fs::remove_all(copy, ec);
-      copy = copies_ / (name + "_" + std::to_string(run++));
-      return Status::OK();
-    };
+    RunPlaces places(source_, files_, tables_, copies_, name + "_", dvs ? DvSpec() : TableSpec{});
+    const fs::path& table = places.table();
+    const fs::path& copy = places.copy();
     auto baseline = [&]() -> Result<std::string> {
       const std::string copy_options = "' (FORMAT parquet, COMPRESSION snappy, FILE_SIZE_BYTES " +
                                        std::to_string(engine::kDefaultTargetFileSizeBytes) + ")";
@@ -167,7 +157,7 @@ class MergeBench {
               "deletionVector JSON)'}) WHERE add IS NOT NULL" +
               (dvs ? " AND add.deletionVector IS NULL" : ""));
     };
-    runner_.Pair(name, target, baseline, lake, note, prepare);
+    runner_.Pair(name, target, baseline, lake, note, places.AsPrepare());
   }
 
  private:
@@ -232,20 +222,9 @@ int Main(int argc, char** argv) {
   Runner runner(options);
 
   // ---- DELETE, copy-on-write ----
-  int run = 0;
-  fs::path table, copy;
-  auto prepare = [&](bool is_lake) -> Status {
-    // Only the latest run's output is kept: the scan below reads it.
-    std::error_code ec;
-    if (is_lake) {
-      if (!table.empty()) fs::remove_all(table, ec);
-      table = tables / std::to_string(run++);
-      return MakeTableOver(source, files, table);
-    }
-    if (!copy.empty()) fs::remove_all(copy, ec);
-    copy = copies / std::to_string(run++);
-    return Status::OK();
-  };
+  RunPlaces places(source, files, tables, copies, "delete");  // the scans below read the last
+  const fs::path& table = places.table();
+  const fs::path& copy = places.copy();
   auto baseline = [&]() -> Result<std::string> {
     return QueryText(s, "COPY (SELECT * FROM read_parquet(" + source_list + ") WHERE NOT (" +
                             kDeletePredicate + ")) TO '" + copy.string() +
@@ -258,7 +237,7 @@ int Main(int argc, char** argv) {
     return RowsAddedAt(s, table, 1);
   };
   const bool deleted = runner.Pair("delete_cow", 1.2, baseline, lake,
-                                   data_note + ", 0.1% of the rows deleted from every file", prepare);
+                                   data_note + ", 0.1% of the rows deleted from every file", places.AsPrepare());
 
   // ---- a scan after the delete ----
   if (deleted) {

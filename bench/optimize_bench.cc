@@ -58,20 +58,9 @@ int Main(int argc, char** argv) {
   Runner runner(options);
 
   // ---- optimize ----
-  int run = 0;
-  fs::path table, copy;
-  auto prepare = [&](bool is_lake) -> Status {
-    // Only the latest run's output is kept: the scan below reads the last optimized table.
-    std::error_code ec;
-    if (is_lake) {
-      if (!table.empty()) fs::remove_all(table, ec);
-      table = tables / std::to_string(run++);
-      return MakeTableOver(source, files, table);
-    }
-    if (!copy.empty()) fs::remove_all(copy, ec);
-    copy = copies / std::to_string(run++);
-    return Status::OK();
-  };
+  RunPlaces places(source, files, tables, copies, "optimize");  // the scan below reads the last
+  const fs::path& table = places.table();
+  const fs::path& copy = places.copy();
   auto baseline = [&]() -> Result<std::string> {
     return QueryText(s, "COPY (SELECT * FROM read_parquet(" + source_list + ")) TO '" +
                             copy.string() +
@@ -88,7 +77,7 @@ int Main(int argc, char** argv) {
       "optimize", 1.15, baseline, lake,
       std::to_string(num_files) + " files of " + std::to_string(kRowsPerFile) +
           " rows -> 128 MiB files, snappy",
-      prepare);
+      places.AsPrepare());
 
   // ---- scan of the optimized table ----
   if (optimized) {

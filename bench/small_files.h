@@ -165,6 +165,40 @@ inline Result<std::string> RowsAddedAt(engine::Session& s, const std::filesystem
              "WHERE add IS NOT NULL");
 }
 
+// Fresh places for the runs of one workload (Runner::Pair's prepare): before each lake run a
+// new table over the source files, before each baseline run a new output folder. Only the
+// latest of each is kept, for what a later workload reads.
+class RunPlaces {
+ public:
+  RunPlaces(std::filesystem::path source, const std::vector<SourceFile>& files,
+            std::filesystem::path tables, std::filesystem::path copies, std::string prefix,
+            TableSpec spec = {})
+      : source_(std::move(source)), files_(files), tables_(std::move(tables)),
+        copies_(std::move(copies)), prefix_(std::move(prefix)), spec_(std::move(spec)) {}
+
+  Status Prepare(bool is_lake) {
+    std::error_code ec;
+    std::filesystem::path& place = is_lake ? table_ : copy_;
+    if (!place.empty()) std::filesystem::remove_all(place, ec);
+    place = (is_lake ? tables_ : copies_) / (prefix_ + std::to_string(run_++));
+    return is_lake ? MakeTableOver(source_, files_, table_, spec_) : Status::OK();
+  }
+  Runner::Prepare AsPrepare() {
+    return [this](bool is_lake) { return Prepare(is_lake); };
+  }
+  const std::filesystem::path& table() const { return table_; }
+  const std::filesystem::path& copy() const { return copy_; }
+
+ private:
+  std::filesystem::path source_;
+  const std::vector<SourceFile>& files_;
+  std::filesystem::path tables_, copies_;
+  std::string prefix_;
+  TableSpec spec_;
+  int run_ = 0;
+  std::filesystem::path table_, copy_;
+};
+
 // The scratch space of a bench that rewrites tables: under one folder, source/ (the source
 // files), tables/ (lake's tables), copy/ (DuckDB's outputs) and home/ (the lake home of the
 // Lakehouse the bench's session runs in).
