@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "base/scope_guard.h"
 #include "base/strings.h"
@@ -199,7 +200,17 @@ Result<std::unique_ptr<SqliteMetastore>> SqliteMetastore::Open(
   }
   std::unique_ptr<SqliteMetastore> store(new SqliteMetastore(path, db));
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  LAKE_RETURN_IF_ERROR(store->Initialize());
+  // Processes opening a fresh file at once race to switch it to WAL and create the tables;
+  // the journal-mode switch can fail with SQLITE_BUSY without SQLite's busy handler being
+  // called. Initialize is idempotent and rolls back on failure: retry within the timeout.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  Status init = store->Initialize();
+  while (init.code() == StatusCode::kUnavailable && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    init = store->Initialize();
+  }
+  LAKE_RETURN_IF_ERROR(init);
   return store;
 }
 

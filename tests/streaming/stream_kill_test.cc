@@ -145,12 +145,16 @@ TEST_P(StreamKill, KillNineAtRandomMomentsWritesEveryRowOnce) {
     for (int i = 0; i < before; ++i) AddInput(chunks++, kRowsPerChunk);
     const pid_t child = Spawn();
     ASSERT_GT(child, 0);
+    const auto spawned = std::chrono::steady_clock::now();
     // Input keeps arriving while the child runs; the kill lands anywhere from its start-up
-    // to after it finished.
-    const int during = std::uniform_int_distribution<int>(0, 2)(rng);
+    // to after it finished, counted from the spawn (adding input may outlast a short run).
+    // Every third round kills within the first 100 ms (no input added meanwhile), so kills
+    // land on a fast machine too.
+    const bool early = round % 3 == 0;
+    const int during = early ? 0 : std::uniform_int_distribution<int>(0, 2)(rng);
     for (int i = 0; i < during; ++i) AddInput(chunks++, kRowsPerChunk);
-    const int delay_ms = std::uniform_int_distribution<int>(0, 1500)(rng);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));  // the kill moment
+    const int delay_ms = std::uniform_int_distribution<int>(0, early ? 100 : 1500)(rng);
+    std::this_thread::sleep_until(spawned + std::chrono::milliseconds(delay_ms));  // the kill
     ::kill(child, SIGKILL);
     const int code = Wait(child);
     killed += code == 128 + SIGKILL;
