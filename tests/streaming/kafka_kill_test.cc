@@ -79,38 +79,12 @@ class KafkaStreamKill : public StreamTest {
   }
   // Starts the child; its output goes to child.log.
   pid_t Spawn() {
-    std::string exe = fs::read_symlink("/proc/self/exe").string();
-    std::vector<std::string> args = {exe, "--gtest_filter=KafkaStreamChild.Run"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text = {StrCat(kChildRootEnv, "=", root_.string()),
-                                         StrCat(kChildBootstrapEnv, "=", kafka_.bootstrap())};
-    // The parent's GTEST_* settings (an XML report path, sharding) must not reach the child.
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).rfind("GTEST_", 0) != 0) env_text.emplace_back(*e);
-    }
-    std::vector<char*> env;
-    for (std::string& e : env_text) env.push_back(e.data());
-    env.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = (root_ / "child.log").string();
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "cannot start " << exe;
-    return rc == 0 ? pid : -1;
+    return testing::SpawnTestChild("KafkaStreamChild.Run",
+                                   {StrCat(kChildRootEnv, "=", root_.string()),
+                                    StrCat(kChildBootstrapEnv, "=", kafka_.bootstrap())},
+                                   root_ / "child.log");
   }
-  static int Wait(pid_t pid) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  static int Wait(pid_t pid) { return testing::WaitTestChild(pid); }
   // Produces chunk `chunk`: `rows` records with values chunk*1000 + i, spread over partitions.
   void AddInput(int chunk, int rows) {
     for (int i = 0; i < rows; ++i) {

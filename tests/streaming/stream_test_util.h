@@ -2,8 +2,13 @@
 // landing folder and checkpoints, and helpers to read a Delta table's rows by path.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <filesystem>
@@ -42,6 +47,44 @@ inline void LandFile(const fs::path& path, const std::string& text) {
   const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
   WriteText(tmp, text);
   fs::rename(tmp, path);
+}
+
+// Re-runs this test binary as a child running only `gtest_filter`, with `env` (NAME=value)
+// added to the parent's environment minus its GTEST_* settings (an XML report path or
+// sharding would overwrite the parent's report or skip the child's one test); stdout and
+// stderr append to `log`. Returns the pid, or -1 (and a test failure).
+inline pid_t SpawnTestChild(const std::string& gtest_filter, std::vector<std::string> env,
+                            const fs::path& log) {
+  std::string exe = fs::read_symlink("/proc/self/exe").string();
+  std::vector<std::string> args = {exe, "--gtest_filter=" + gtest_filter};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).rfind("GTEST_", 0) != 0) env.emplace_back(*e);
+  }
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  const std::string log_path = log.string();
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << "cannot start " << exe;
+  return rc == 0 ? pid : -1;
+}
+
+// Waits for `pid`: its exit code, or 128 + the signal that ended it.
+inline int WaitTestChild(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 class StreamTest : public ::testing::Test {
